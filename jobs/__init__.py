@@ -1,0 +1,1 @@
+"""Deliveries, events, routing, jobs and their containers (SPEC §5-§6)."""

@@ -1,0 +1,6 @@
+"""Subcommands of ``python manage.py mate``. Each module exposes ``help``, ``add_arguments``
+and ``run(options, out, err) -> int`` (the exit status); the dispatcher lists them here."""
+
+SUBCOMMANDS = {
+    "ensure-operator": "mate.cli.ensure_operator",
+}

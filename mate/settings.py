@@ -1,0 +1,225 @@
+"""Settings, all from the environment (django-environ). Bad values fail loudly at start-up.
+
+Embedded defaults need no services: SQLite in ``var/`` and a filesystem Celery broker in
+``var/broker``. ``DATABASE_URL`` and ``REDIS_URL`` switch to PostgreSQL and Redis.
+``MATE_ENV=production`` refuses to start without a secret key, a key ring and allowed hosts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
+
+from mate.keyring import KeyRingError, dev_keyring, parse_keyring
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+VAR_DIR = Path(env.str("MATE_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+MATE_ENV = env.str("MATE_ENV", default="development")
+if MATE_ENV not in ("development", "production", "test"):
+    raise ImproperlyConfigured(
+        f"MATE_ENV={MATE_ENV!r} is not valid; use development, production or test"
+    )
+PRODUCTION = MATE_ENV == "production"
+
+_missing = [
+    name
+    for name in ("DJANGO_SECRET_KEY", "MATE_ENCRYPTION_KEYS", "DJANGO_ALLOWED_HOSTS")
+    if PRODUCTION and not env.str(name, default="").strip()
+]
+if _missing:
+    raise ImproperlyConfigured(
+        "MATE_ENV=production refuses to start without " + ", ".join(_missing) + "; set them in "
+        "the environment (see README, 'Running in production')"
+    )
+
+
+def _dev_secret_key() -> str:
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        import secrets
+
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or _dev_secret_key()
+DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+try:
+    _ring_text = env.str("MATE_ENCRYPTION_KEYS", default="")
+    MATE_ENCRYPTION_KEYS = (
+        parse_keyring(_ring_text) if _ring_text.strip() else dev_keyring(VAR_DIR / "encryption.keys")
+    )
+except KeyRingError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "tenants",
+    "jobs",
+    "toolservice",
+    "mate",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mate.urls"
+WSGI_APPLICATION = "mate.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'mate.sqlite3'}"),
+}
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # WAL and a busy timeout let web, worker and beat share one SQLite file.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Sessions: HttpOnly, SameSite, idle timeout of 8 hours (refreshed on activity).
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env.int("MATE_SESSION_IDLE_SECONDS", default=8 * 3600)
+SESSION_SAVE_EVERY_REQUEST = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("MATE_SECURE_COOKIES", default=PRODUCTION)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Mate tool service", "VERSION": "1"}
+
+# --- Celery -----------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+BROKER_DIR = VAR_DIR / "broker"
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
+else:
+    # Embedded broker: messages are files in var/broker, shared by web, worker and beat.
+    for _sub in ("out", "processed"):
+        (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "out"),
+        "data_folder_out": str(BROKER_DIR / "out"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = env.bool("MATE_CELERY_EAGER", default=False)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {"jobs.run_job": {"queue": "jobs"}, "jobs.*": {"queue": "default"}}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("MATE_TASK_SOFT_TIME_LIMIT", default=25 * 3600)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 300
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Periodic work of SPEC §9; each entry names a task that later issues implement.
+CELERY_BEAT_SCHEDULE = {
+    "purge-old-data": {"task": "jobs.purge_old_data", "schedule": crontab(hour=3, minute=17)},
+    "every-minute": {"task": "jobs.periodic_minute", "schedule": 60.0},
+}
+
+# --- Mate -------------------------------------------------------------------------------
+MATE_DEPLOYMENT = env.str("MATE_DEPLOYMENT", default="hosted")
+MATE_RETENTION_DAYS = env.int("MATE_RETENTION_DAYS", default=30)
+MATE_MAX_JOBS_PER_OBJECT_PER_HOUR = env.int("MATE_MAX_JOBS_PER_OBJECT_PER_HOUR", default=10)
+MATE_MAX_PENDING_PER_TENANT = env.int("MATE_MAX_PENDING_PER_TENANT", default=20)
+MATE_ALLOW_PRIVATE_GITLAB = env.bool("MATE_ALLOW_PRIVATE_GITLAB", default=False)
+MATE_AGENT_IMAGE = env.str("MATE_AGENT_IMAGE", default="mate-agent:latest")
+MATE_PUBLIC_URL = env.str("MATE_PUBLIC_URL", default="http://127.0.0.1:8000")
+
+# --- Logging ----------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "mate.redaction.RedactingFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": env.str("MATE_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

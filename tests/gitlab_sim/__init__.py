@@ -1,0 +1,1 @@
+"""A GitLab stand-in for tests and demos (DESIGN §5)."""

@@ -1,0 +1,1 @@
+"""pytest fixtures that start the GitLab simulator (registered in tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""The permission-gated GitLab tool service for job containers (SPEC §7)."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ToolserviceConfig(AppConfig):
+    name = "toolservice"
+    default_auto_field = "django.db.models.BigAutoField"
