@@ -34,7 +34,9 @@ def healthz(request):
     down = sorted(name for name, error in checks.items() if error)
     body = {
         "status": "ok" if not down else "down",
-        "checks": {name: ("ok" if error is None else f"down ({error})") for name, error in checks.items()},
+        "checks": {
+            name: ("ok" if error is None else f"down ({error})") for name, error in checks.items()
+        },
     }
     if down:
         body["down"] = down

@@ -28,7 +28,7 @@ def parse_keyring(text: str) -> list[tuple[str, bytes]]:
     if not entries:
         raise KeyRingError(
             "MATE_ENCRYPTION_KEYS is empty; set it to 'ID:BASE64KEY' with a 32-byte key "
-            "(generate one with: python -c \"import os,base64;print(base64.b64encode(os.urandom(32)).decode())\")"
+            '(generate one with: python -c "import os,base64;print(base64.b64encode(os.urandom(32)).decode())")'
         )
     ring: list[tuple[str, bytes]] = []
     seen: set[str] = set()
@@ -40,7 +40,9 @@ def parse_keyring(text: str) -> list[tuple[str, bytes]]:
                 "1-32 letters, digits, '_' or '-'"
             )
         if key_id in seen:
-            raise KeyRingError(f"MATE_ENCRYPTION_KEYS has key id {key_id!r} twice; ids must be unique")
+            raise KeyRingError(
+                f"MATE_ENCRYPTION_KEYS has key id {key_id!r} twice; ids must be unique"
+            )
         try:
             key = base64.b64decode(b64, validate=True)
         except (binascii.Error, ValueError):

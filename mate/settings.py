@@ -20,6 +20,7 @@ env = environ.Env()
 
 VAR_DIR = Path(env.str("MATE_VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+(VAR_DIR / "staticfiles").mkdir(exist_ok=True)
 
 MATE_ENV = env.str("MATE_ENV", default="development")
 if MATE_ENV not in ("development", "production", "test"):
@@ -58,7 +59,9 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 try:
     _ring_text = env.str("MATE_ENCRYPTION_KEYS", default="")
     MATE_ENCRYPTION_KEYS = (
-        parse_keyring(_ring_text) if _ring_text.strip() else dev_keyring(VAR_DIR / "encryption.keys")
+        parse_keyring(_ring_text)
+        if _ring_text.strip()
+        else dev_keyring(VAR_DIR / "encryption.keys")
     )
 except KeyRingError as exc:
     raise ImproperlyConfigured(str(exc)) from None
@@ -169,7 +172,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"visibility_timeout": 3600}
 else:
     # Embedded broker: messages are files in var/broker, shared by web, worker and beat.
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -177,6 +180,7 @@ else:
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
+        "control_folder": str(BROKER_DIR / "control"),
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("MATE_CELERY_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "default"
