@@ -1,0 +1,81 @@
+"""Saving the tenant configuration: validated by configschema, versioned, never invalid."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+
+import configschema
+from tenants.models import ConfigVersion, Tenant
+
+STARTER_TEMPLATE = """\
+# Mate tenant configuration. Reference: the Config tab's help, SPEC §4.
+version: 1
+
+# Authorities removed for every agent and trigger.
+deny: [merge]
+
+agents:
+  triager:
+    description: Reads new issues and answers with a plan
+    backend: claude-code
+    model: claude-sonnet-4-6
+    system_prompt: |
+      You are a careful engineer. Read the issue and its discussion, then reply with a short,
+      concrete plan. Do not change code.
+    permissions: [read, comment]
+
+  coder:
+    extends: triager
+    description: Implements issues on a new branch and opens a draft MR
+    system_prompt: |
+      Implement the issue on a new branch, commit, and open a draft merge request.
+    permissions: [read, comment, push_branch, open_mr]
+    timeout: 45m
+
+triggers:
+  - on: comment_mention
+    agent: triager
+  - on: issue_assigned
+    agent: coder
+    if:
+      labels: [ready]
+  - on: issue_assigned
+    agent: triager
+
+policies:
+  cooldown: 1m
+  concurrency: 2
+  default_timeout: 30m
+"""
+
+
+class ConfigInvalid(ValueError):
+    """The text has errors; ``problems`` lists them all (configschema.Problem)."""
+
+    def __init__(self, problems: list) -> None:
+        super().__init__(f"configuration has {len(problems)} problem(s)")
+        self.problems = problems
+
+
+def validate(text: str):
+    """Run the configuration language on tenant config text (used by the live editor too)."""
+    return configschema.validate_tenant(text, onprem=settings.MATE_DEPLOYMENT == "onprem")
+
+
+def save_config(*, tenant: Tenant, text: str, author) -> ConfigVersion:
+    """Store ``text`` as the tenant's next config version; refuse it if it has any error."""
+    result = validate(text)
+    if not result.ok:
+        raise ConfigInvalid([p for p in result.problems if p.severity == "error"])
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                latest = ConfigVersion.objects.for_tenant(tenant).aggregate(v=Max("version"))["v"]
+                return ConfigVersion.objects.create(
+                    tenant=tenant, version=(latest or 0) + 1, text=text, author=author
+                )
+        except IntegrityError:
+            continue  # two saves raced for the same version number; take the next one
+    raise RuntimeError("could not allocate a config version after 3 attempts")

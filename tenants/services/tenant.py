@@ -1,0 +1,135 @@
+"""Creating tenants and changing their settings and secrets."""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from tenants.gitlab import GitLabURLError, check_gitlab_url
+from tenants.models import LLMProvider, Membership, Plan, Role, Tenant
+
+LLM_KEY_MIN, LLM_KEY_MAX = 20, 500
+FILENAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,120}$")
+
+
+class SettingsError(ValueError):
+    """A setting was refused; ``field`` names it and the message says how to fix it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _name(name: str) -> str:
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 80:
+        raise SettingsError("name", "Tenant name must be 1 to 80 characters long.")
+    return name
+
+
+def _gitlab_url(url: str) -> str:
+    try:
+        return check_gitlab_url(url)
+    except GitLabURLError as exc:
+        raise SettingsError("gitlab_url", str(exc)) from None
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def create_tenant(
+    *, user, name: str, gitlab_url: str, plan: str = Plan.STARTER
+) -> tuple[Tenant, str]:
+    """Create a tenant owned by ``user``; returns it and its webhook secret (shown once)."""
+    if plan not in Plan.values:
+        raise SettingsError("plan", f"Plan must be one of {', '.join(Plan.values)}.")
+    tenant = Tenant(name=_name(name), gitlab_url=_gitlab_url(gitlab_url), plan=plan)
+    secret = new_webhook_secret()
+    tenant.set_secret("webhook_secret", secret)
+    tenant.save()
+    Membership.objects.create(user=user, tenant=tenant, role=Role.OWNER)
+    return tenant, secret
+
+
+def update_settings(
+    *,
+    tenant: Tenant,
+    name: str | None = None,
+    gitlab_url: str | None = None,
+    mate_filename: str | None = None,
+) -> Tenant:
+    fields = []
+    if name is not None:
+        tenant.name = _name(name)
+        fields.append("name")
+    if gitlab_url is not None:
+        tenant.gitlab_url = _gitlab_url(gitlab_url)
+        fields.append("gitlab_url")
+    if mate_filename is not None:
+        mate_filename = mate_filename.strip()
+        if not FILENAME_RE.match(mate_filename) or mate_filename in (".", ".."):
+            raise SettingsError(
+                "mate_filename",
+                "The .mate.yml filename must be a file name at the repository root "
+                "(letters, digits, '.', '_' or '-'; no folders), e.g. .mate.yml",
+            )
+        tenant.mate_filename = mate_filename
+        fields.append("mate_filename")
+    if fields:
+        tenant.save(update_fields=fields)
+    return tenant
+
+
+def set_llm_credential(*, tenant: Tenant, provider: str, key: str) -> None:
+    """Replace the tenant's LLM credential. The key is write-only from here on."""
+    if provider not in LLMProvider.values:
+        raise SettingsError("llm_provider", "LLM provider must be OpenRouter or Anthropic.")
+    key = (key or "").strip()
+    if not LLM_KEY_MIN <= len(key) <= LLM_KEY_MAX:
+        raise SettingsError(
+            "llm_key",
+            f"The LLM API key must be {LLM_KEY_MIN} to {LLM_KEY_MAX} characters; paste the whole key.",
+        )
+    tenant.llm_provider = provider
+    tenant.set_secret("llm_key", key)
+    tenant.save(update_fields=["llm_provider", "llm_key_ciphertext", "llm_key_set_at"])
+
+
+def rotate_webhook_secret(*, tenant: Tenant) -> str:
+    """A new webhook secret; the old one stops working at once. Returns it (shown once)."""
+    secret = new_webhook_secret()
+    tenant.set_secret("webhook_secret", secret)
+    tenant.save(update_fields=["webhook_secret_ciphertext", "webhook_secret_set_at"])
+    return secret
+
+
+def rotate_signing_secret(*, tenant: Tenant) -> str:
+    """A new Standard Webhooks signing secret (``whsec_`` + base64 of 32 bytes), shown once."""
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    tenant.set_secret("webhook_signing_secret", secret)
+    tenant.save(
+        update_fields=["webhook_signing_secret_ciphertext", "webhook_signing_secret_set_at"]
+    )
+    return secret
+
+
+def clear_signing_secret(*, tenant: Tenant) -> None:
+    tenant.set_secret("webhook_signing_secret", None)
+    tenant.save(
+        update_fields=["webhook_signing_secret_ciphertext", "webhook_signing_secret_set_at"]
+    )
+
+
+def set_suspended(*, tenant: Tenant, suspended: bool) -> None:
+    """Support staff's kill switch. Deliveries are still recorded; no job is dispatched.
+
+    Canceling the tenant's running jobs is wired in by the jobs app when it exists.
+    """
+    tenant.suspended_at = timezone.now() if suspended else None
+    tenant.save(update_fields=["suspended_at"])
