@@ -1,0 +1,37 @@
+"""Event detection: one GitLab delivery in, Mate events out (SPEC §5.2, DESIGN §3).
+
+Pure: no Django, no database, no network. Everything routing needs travels in `Event`.
+
+    derivation = derive_events("Note Hook", payload, [BotRef(7, "mate-bot")], "mate-bot")
+    for event in derivation.events: ...        # routed independently, in this order
+    derivation.ignored                         # why there is no event (None if there are)
+"""
+
+from .detect import derive_events
+from .mentions import mentioned_usernames, visible_text
+from .model import (
+    EVENT_NAMES,
+    SUPPORTED_HOOKS,
+    BotRef,
+    Derivation,
+    Event,
+    EventName,
+    ObjectKind,
+)
+from .outcome import NO_BOT
+from .subject import FORK_REASON
+
+__all__ = [
+    "EVENT_NAMES",
+    "FORK_REASON",
+    "NO_BOT",
+    "SUPPORTED_HOOKS",
+    "BotRef",
+    "Derivation",
+    "Event",
+    "EventName",
+    "ObjectKind",
+    "derive_events",
+    "mentioned_usernames",
+    "visible_text",
+]

@@ -1,0 +1,41 @@
+"""Delivery → events (SPEC §5.2): pure, no I/O, never raises on any JSON payload."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from .assignments import issue_hook, merge_request_hook
+from .model import ISSUE_HOOKS, MERGE_REQUEST_HOOK, NOTE_HOOKS, PIPELINE_HOOK, BotRef, Derivation
+from .notes import note_hook
+from .outcome import NO_BOT, ignored, malformed, printable
+from .payload import JsonObject, as_object
+from .pipelines import pipeline_hook
+from .roster import Roster
+
+_HANDLERS: dict[str, Callable[[JsonObject, Roster], Derivation]] = {
+    MERGE_REQUEST_HOOK: merge_request_hook,
+    PIPELINE_HOOK: pipeline_hook,
+    **dict.fromkeys(ISSUE_HOOKS, issue_hook),
+    **dict.fromkeys(NOTE_HOOKS, note_hook),
+}
+
+
+def derive_events(
+    hook_type: str, payload: object, bots: Sequence[BotRef], default_bot: str | None
+) -> Derivation:
+    """The Mate events of one delivery, in SPEC §5.2 order, or the reason there are none.
+
+    `hook_type` is the `X-Gitlab-Event` header, `payload` the parsed JSON body (untrusted: any
+    shape is accepted), `bots` the tenant's registered bots in registration order and
+    `default_bot` the default bot's username. The acting bot of every event is a registered
+    bot. Events that would start the same job (same `dedupe_key()`) are returned once.
+    """
+    if not isinstance(hook_type, str) or hook_type not in _HANDLERS:
+        return ignored(f"unsupported hook type {printable(hook_type)}")
+    root = as_object(payload)
+    if root is None:
+        return malformed("the body is not a JSON object")
+    roster = Roster.of(bots, default_bot)
+    if not roster.bots:
+        return ignored(NO_BOT)
+    return _HANDLERS[hook_type](root, roster)
