@@ -164,6 +164,24 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Mate tool service", "VERSION": "1"}
 
+# --- Cache (rate limits shared by every process) ----------------------------------------
+if env.str("REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("REDIS_URL"),
+            "KEY_PREFIX": "mate",
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
 # --- Celery -----------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 BROKER_DIR = VAR_DIR / "broker"
@@ -192,6 +210,14 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("MATE_TASK_SOFT_TIME_LIMIT", default=25 * 3600)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Publishing must fail fast (the webhook answers within milliseconds; a sweeper re-queues).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic work of SPEC §9; each entry names a task that later issues implement.
@@ -208,6 +234,12 @@ MATE_MAX_PENDING_PER_TENANT = env.int("MATE_MAX_PENDING_PER_TENANT", default=20)
 MATE_ALLOW_PRIVATE_GITLAB = env.bool("MATE_ALLOW_PRIVATE_GITLAB", default=False)
 MATE_AGENT_IMAGE = env.str("MATE_AGENT_IMAGE", default="mate-agent:latest")
 MATE_PUBLIC_URL = env.str("MATE_PUBLIC_URL", default="http://127.0.0.1:8000")
+MATE_WEBHOOK_MAX_BYTES = 25 * 1024 * 1024  # GitLab's own cap
+MATE_WEBHOOK_FAILURES_PER_MINUTE = env.int("MATE_WEBHOOK_FAILURES_PER_MINUTE", default=30)
+MATE_DEDUPE_DAYS = 7
+MATE_OPENROUTER_MODELS_URL = env.str(
+    "MATE_OPENROUTER_MODELS_URL", default="https://openrouter.ai/api/v1/models"
+)
 
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {

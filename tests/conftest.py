@@ -1,5 +1,7 @@
 """Shared test setup. Fixture plugins live next to what they start."""
 
+import pytest
+
 pytest_plugins = ["tests.gitlab_sim.fixtures", "tests.docker_support"]
 
 
@@ -9,3 +11,15 @@ def pytest_report_header(config):
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     broker = settings.CELERY_BROKER_URL.split("://", 1)[0]
     return f"mate: database={engine} broker={broker}"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_rate_limits_and_no_internet(settings):
+    """Rate-limit counters live in the shared cache; start each test from zero. No test may
+    reach the internet, so the OpenRouter catalogue is off unless a test points it at a local
+    server."""
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.MATE_OPENROUTER_MODELS_URL = ""
+    yield

@@ -1,0 +1,1 @@
+"""Every jobs-side write with rules or side effects (DESIGN §2)."""

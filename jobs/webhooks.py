@@ -1,0 +1,120 @@
+"""``POST /hook/<tenant id>``: authenticate, bound, store, answer (SPEC §5.1; THREATS T1, T2, T18).
+
+Unknown tenants, missing and wrong credentials all get the same empty 401 after the same work.
+The body is read only after the token matched; a valid delivery is stored before the 200.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+import uuid
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from jobs.services.ingest import accept_delivery
+from mate.ratelimit import Limit, client_address
+from tenants.models import Tenant
+
+SIGNATURE_TOLERANCE_SECONDS = 300
+DROPPED_HEADERS = frozenset({"x-gitlab-token", "authorization", "cookie", "webhook-signature"})
+_DUMMY_SECRET = secrets.token_urlsafe(32)
+
+
+def _failures() -> Limit:
+    return Limit("hook-fail", settings.MATE_WEBHOOK_FAILURES_PER_MINUTE, 60)
+
+
+def _tenant(tenant_id: str) -> Tenant | None:
+    try:
+        uid = uuid.UUID(tenant_id)
+    except ValueError:
+        return None
+    return Tenant.objects.filter(uid=uid).first()
+
+
+def _token_matches(tenant: Tenant | None, presented: str) -> bool:
+    expected = tenant.reveal_secret("webhook_secret") if tenant else ""
+    # Compare even when there is nothing to compare with, so timing says nothing.
+    same = hmac.compare_digest(presented.encode(), (expected or _DUMMY_SECRET).encode())
+    return bool(tenant and expected and presented and same)
+
+
+def signature_valid(secret: str, headers, body: bytes, now: float | None = None) -> bool:
+    """Standard Webhooks: HMAC-SHA256 over ``id.timestamp.body``, timestamp within 5 minutes."""
+    msg_id = headers.get("webhook-id", "")
+    stamp = headers.get("webhook-timestamp", "")
+    signatures = headers.get("webhook-signature", "")
+    if not (msg_id and stamp.isdigit() and signatures):
+        return False
+    if abs((now or time.time()) - int(stamp)) > SIGNATURE_TOLERANCE_SECONDS:
+        return False
+    raw = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except ValueError:
+        key = raw.encode()
+    digest = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    expected = base64.b64encode(digest).decode()
+    candidates = [part.partition(",") for part in signatures.split()]
+    return any(v == "v1" and hmac.compare_digest(sig, expected) for v, _, sig in candidates)
+
+
+def _read_body(request, limit: int) -> bytes | None:
+    """The body, or None when it is larger than ``limit`` (stops reading at limit + 1)."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        return None
+    body = request.read(limit + 1)
+    return None if len(body) > limit else body
+
+
+def _unauthorized(address: str) -> HttpResponse:
+    _failures().hit(address)
+    return HttpResponse(status=401)
+
+
+@csrf_exempt
+@require_POST
+def receive(request, tenant_id: str) -> HttpResponse:
+    address = client_address(request)
+    if _failures().exceeded(address):
+        return HttpResponse(status=429, headers={"Retry-After": "60"})
+    tenant = _tenant(tenant_id)
+    if not _token_matches(tenant, request.headers.get("X-Gitlab-Token", "")):
+        return _unauthorized(address)
+    body = _read_body(request, settings.MATE_WEBHOOK_MAX_BYTES)
+    if body is None:
+        return JsonResponse({"error": "body larger than 25 MiB"}, status=413)
+    if tenant.has_secret("webhook_signing_secret") and not signature_valid(
+        tenant.reveal_secret("webhook_signing_secret"), request.headers, body
+    ):
+        return _unauthorized(address)
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return JsonResponse(
+            {"error": "body is not JSON; GitLab sends application/json"}, status=400
+        )
+    if not isinstance(payload, dict):
+        return JsonResponse({"error": "body must be a JSON object"}, status=400)
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
+    key = request.headers.get("Idempotency-Key") or request.headers.get("X-Gitlab-Event-UUID")
+    delivery, created = accept_delivery(
+        tenant=tenant,
+        hook=request.headers.get("X-Gitlab-Event", ""),
+        headers=headers,
+        body=payload,
+        idempotency_key=key,
+    )
+    return JsonResponse({"delivery": str(delivery.uid), "duplicate": not created})

@@ -1,0 +1,199 @@
+"""POST /hook/<tenant>: T1 (forged), T2 (replayed), T18 (oversized/malformed), SPEC §5.1."""
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+
+import pytest
+from django.test import Client
+
+from jobs.models import Delivery
+from tenants import services
+from tests.tenants.factories import TenantFactory
+
+pytestmark = pytest.mark.django_db
+SECRET = "hook-secret-for-tests-0123456789"
+BODY = {"object_kind": "push", "project": {"id": 1}}
+
+
+@pytest.fixture
+def tenant():
+    return TenantFactory(webhook_secret=SECRET)
+
+
+def post(client, tenant_id, body=BODY, token=SECRET, **headers):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
+    if token is not None:
+        extra["HTTP_X_GITLAB_TOKEN"] = token
+    return client.post(f"/hook/{tenant_id}", data=raw, content_type="application/json", **extra)
+
+
+def test_valid_delivery_is_stored_before_the_200_and_queued_on_commit(
+    client, tenant, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(
+            client, tenant.uid, **{"X-Gitlab-Event": "Push Hook", "Idempotency-Key": "k1"}
+        )
+    assert response.status_code == 200
+    delivery = Delivery.objects.get()
+    assert response.json() == {"delivery": str(delivery.uid), "duplicate": False}
+    assert (delivery.hook, delivery.idempotency_key, delivery.body) == ("Push Hook", "k1", BODY)
+    assert len(callbacks) == 1
+    tenant.refresh_from_db()
+    assert tenant.first_delivery_at == delivery.received_at
+
+
+def test_token_headers_are_not_stored(client, tenant):
+    post(client, tenant.uid, Authorization="Bearer abc", **{"X-Gitlab-Event": "Issue Hook"})
+    headers = {k.lower() for k in Delivery.objects.get().headers}
+    assert "x-gitlab-token" not in headers and "authorization" not in headers
+    assert "x-gitlab-event" in headers
+
+
+@pytest.mark.parametrize(
+    "case", ["missing", "empty", "wrong", "other_tenant", "unknown_tenant", "bad_id"]
+)
+def test_forged_deliveries_get_the_same_empty_401_and_store_nothing(client, tenant, case):
+    other = TenantFactory(webhook_secret="other-tenant-secret-000000")
+    target, token = tenant.uid, SECRET
+    if case == "missing":
+        token = None
+    elif case == "empty":
+        token = ""
+    elif case == "wrong":
+        token = SECRET + "x"
+    elif case == "other_tenant":
+        token = "other-tenant-secret-000000"
+    elif case == "unknown_tenant":
+        target = uuid.uuid4()
+    elif case == "bad_id":
+        target = "not-a-uuid"
+    response = post(client, target, token=token)
+    assert response.status_code == 401
+    assert response.content == b""
+    assert Delivery.objects.count() == 0
+    assert other.deliveries.count() == 0
+
+
+def test_repeated_failures_from_one_address_are_rate_limited(client, tenant, settings):
+    settings.MATE_WEBHOOK_FAILURES_PER_MINUTE = 5
+    codes = [post(client, tenant.uid, token="wrong").status_code for _ in range(7)]
+    assert codes == [401] * 5 + [429] * 2
+    # Even the right secret is held back while the address is blocked.
+    assert post(client, tenant.uid).status_code == 429
+
+
+def test_oversized_body_is_413_without_being_stored(client, tenant, settings):
+    settings.MATE_WEBHOOK_MAX_BYTES = 1024
+    response = post(client, tenant.uid, body={"pad": "x" * 2000})
+    assert response.status_code == 413
+    assert Delivery.objects.count() == 0
+
+
+def test_26_mib_body_is_refused(client, tenant):
+    big = b'{"pad": "' + b"x" * (26 * 1024 * 1024) + b'"}'
+    assert post(client, tenant.uid, body=big).status_code == 413
+    assert Delivery.objects.count() == 0
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"\xff\xfe", b"[1, 2]", b'"string"'])
+def test_non_json_with_a_valid_token_is_400(client, tenant, raw):
+    response = post(client, tenant.uid, body=raw)
+    assert response.status_code == 400
+    assert "JSON" in response.json()["error"]
+    assert Delivery.objects.count() == 0
+
+
+def test_non_json_with_a_bad_token_is_401(client, tenant):
+    assert post(client, tenant.uid, body=b"not json", token="nope").status_code == 401
+
+
+def test_same_idempotency_key_twice_is_answered_200_and_processed_once(
+    client, tenant, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = post(client, tenant.uid, **{"Idempotency-Key": "same"})
+        second = post(client, tenant.uid, **{"Idempotency-Key": "same"})
+    assert first.status_code == second.status_code == 200
+    assert second.json() == {"delivery": first.json()["delivery"], "duplicate": True}
+    assert Delivery.objects.count() == 1
+    assert len(callbacks) == 1
+
+
+def test_event_uuid_is_the_fallback_key(client, tenant):
+    post(client, tenant.uid, **{"X-Gitlab-Event-UUID": "evt-1"})
+    post(client, tenant.uid, **{"X-Gitlab-Event-UUID": "evt-1"})
+    assert list(Delivery.objects.values_list("idempotency_key", flat=True)) == ["evt-1"]
+
+
+def test_other_tenants_key_space_is_separate(client, tenant):
+    other = TenantFactory(webhook_secret="other-tenant-secret-000000")
+    post(client, tenant.uid, **{"Idempotency-Key": "k"})
+    post(client, other.uid, token="other-tenant-secret-000000", **{"Idempotency-Key": "k"})
+    assert Delivery.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_parallel_copies_store_one_delivery():
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite's in-memory test database locks whole tables; CI runs this on PostgreSQL")
+    tenant = TenantFactory(webhook_secret=SECRET)
+    results, barrier = [], threading.Barrier(20)
+
+    def send():
+        barrier.wait()
+        results.append(post(Client(), tenant.uid, **{"Idempotency-Key": "parallel"}).json())
+
+    threads = [threading.Thread(target=send) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Delivery.objects.filter(tenant=tenant).count() == 1
+    assert sorted(r["duplicate"] for r in results) == [False] + [True] * 19
+
+
+def _sign(secret, msg_id, stamp, body):
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def test_signed_deliveries_need_a_valid_fresh_signature(client, tenant):
+    signing = services.rotate_signing_secret(tenant=tenant)
+    body = json.dumps(BODY).encode()
+    now = str(int(time.time()))
+    good = _sign(signing, "msg_1", now, body)
+    stale = str(int(time.time()) - 301)
+
+    def send(signature, stamp, key):
+        return post(
+            client,
+            tenant.uid,
+            body=body,
+            **{
+                "webhook-id": "msg_1",
+                "webhook-timestamp": stamp,
+                "webhook-signature": signature,
+                "Idempotency-Key": key,
+            },
+        )
+
+    assert send(good, now, "a").status_code == 200
+    assert send("v1,AAAA " + good, now, "b").status_code == 200  # any listed v1 signature
+    assert send(_sign(signing, "msg_1", stale, body), stale, "c").status_code == 401
+    assert send("v1,bm9wZQ==", now, "d").status_code == 401
+    assert post(client, tenant.uid, body=body, **{"Idempotency-Key": "e"}).status_code == 401
+    assert Delivery.objects.count() == 2
+
+
+def test_get_is_not_allowed(client, tenant):
+    assert client.get(f"/hook/{tenant.uid}").status_code == 405
