@@ -15,9 +15,13 @@ BATCH = 500
 
 def requeue_stuck_deliveries(*, older_than: timedelta = GRACE) -> int:
     """Queue every delivery still ``accepted`` after ``older_than``; returns how many."""
-    stuck = Delivery.objects.filter(
-        state=Delivery.State.ACCEPTED, received_at__lt=timezone.now() - older_than
-    ).order_by("received_at").values_list("pk", flat=True)[:BATCH]
+    stuck = (
+        Delivery.objects.filter(
+            state=Delivery.State.ACCEPTED, received_at__lt=timezone.now() - older_than
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:BATCH]
+    )
     count = 0
     for delivery_id in stuck:
         enqueue_processing(delivery_id)

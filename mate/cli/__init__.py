@@ -3,5 +3,7 @@ and ``run(options, out, err) -> int`` (the exit status); the dispatcher lists th
 
 SUBCOMMANDS = {
     "ensure-operator": "mate.cli.ensure_operator",
+    "validate": "mate.cli.validate",
     "rotate-keys": "mate.cli.rotate_keys",
+    "route": "mate.cli.route",
 }

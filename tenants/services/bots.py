@@ -120,8 +120,9 @@ def replace_bot_token(*, bot: Bot, token: str) -> Bot:
 @transaction.atomic
 def remove_bot(*, bot: Bot) -> None:
     tenant = Tenant.objects.select_for_update().get(pk=bot.tenant_id)
+    removed_pk = bot.pk  # delete() clears bot.pk
     bot.delete()
-    if tenant.default_bot_id is None or tenant.default_bot_id == bot.pk:
+    if tenant.default_bot_id in (None, removed_pk):
         tenant.default_bot = Bot.objects.for_tenant(tenant).order_by("created_at", "id").first()
         tenant.save(update_fields=["default_bot"])
 

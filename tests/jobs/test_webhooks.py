@@ -144,7 +144,9 @@ def test_twenty_parallel_copies_store_one_delivery():
     from django.db import connection
 
     if connection.vendor == "sqlite":
-        pytest.skip("SQLite's in-memory test database locks whole tables; CI runs this on PostgreSQL")
+        pytest.skip(
+            "SQLite's in-memory test database locks whole tables; CI runs this on PostgreSQL"
+        )
     tenant = TenantFactory(webhook_secret=SECRET)
     results, barrier = [], threading.Barrier(20)
 

@@ -1,0 +1,5 @@
+"""Routing one Mate event to at most one job (SPEC §5.3).
+
+``decide`` is pure (config in, decision out) and is shared by live routing and ``mate route``;
+``gitlab_reads`` fetches what GitLab must tell; ``gates`` applies the database-backed rules.
+"""
