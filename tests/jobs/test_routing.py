@@ -1,0 +1,193 @@
+"""SPEC §5 end to end: the simulator emits real-shaped webhooks to the live endpoint; routing
+fetches .mate.yml through python-gitlab with the bot's token and creates (or refuses) jobs."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.models import Delivery, DeliveryEvent, Job, JobStatus
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def outcomes():
+    return list(DeliveryEvent.objects.order_by("id").values_list("event", "resolution"))
+
+
+def test_issue_assigned_creates_a_job_with_a_frozen_snapshot(world):
+    issue = world.sim.add_issue(world.project, "Crash on login", "It crashes", world.human)
+    sent = world.sim.assign_issue(world.project, issue.iid, ["mate-bot"], by=world.human)
+    assert [d.status for d in sent] == [200]
+    job = Job.objects.get()
+    assert (job.event, job.agent, job.bot_username, job.trigger) == (
+        "issue_assigned",
+        "helper",
+        "mate-bot",
+        "tenant[0]",
+    )
+    assert job.status == JobStatus.STARTING
+    assert job.snapshot["authorities"] == ["read", "comment", "push_branch", "open_mr"]
+    assert job.snapshot["config"]["ref"] == "main"
+    assert job.snapshot["config"]["commit"] == world.sim.branch_sha(world.project, "main")
+    assert job.snapshot["object"] == {"kind": "issue", "iid": issue.iid, "pipeline_id": None}
+    assert outcomes() == [("issue_assigned", "dispatched")]
+    assert Delivery.objects.get().state == Delivery.State.PROCESSED
+    # The .mate.yml was read fresh, with the bot's token, at the default branch.
+    reads = world.sim.requests_to("GET", "/repository/files/.mate.yml")
+    assert reads and all(r.status == 404 for r in reads)
+
+
+def test_mention_label_mr_and_pipeline_events_each_fire(world):
+    sim, project, human = world.sim, world.project, world.human
+    issue = sim.add_issue(project, "Question", "", human, assignees=["mate-bot"])
+    sim.post_note(project, "issue", issue.iid, "@mate-bot please look", human)
+    sim.add_labels(project, "issue", issue.iid, ["mate"], by=human)
+    sim.create_branch(project, "feature/x")
+    sim.open_merge_request(project, "feature/x", "main", author=human, title="X")
+    assert [e for e, _ in outcomes()] == ["comment_mention", "label_applied", "mr_opened"]
+    assert {r for _, r in outcomes()} == {"dispatched"}
+    assert Job.objects.count() == 3
+
+
+def test_no_trigger_is_logged(world):
+    world.config("version: 1\nagents: {}\ntriggers: []\n")
+    issue = world.sim.add_issue(world.project, "Nothing", "", world.human)
+    world.sim.assign_issue(world.project, issue.iid, ["mate-bot"], by=world.human)
+    assert outcomes() == [("issue_assigned", "no_trigger")]
+    assert not Job.objects.exists()
+
+
+def test_escalating_branch_mate_yml_is_refused_and_cannot_widen(world):
+    sim, project = world.sim, world.project
+    sim.commit_files(
+        project,
+        "feature/evil",
+        {".mate.yml": "version: 1\nagents:\n  helper:\n    permissions: [read, merge]\n"},
+        start_branch="main",
+    )
+    sim.open_merge_request(project, "feature/evil", "main", author=world.human, title="Evil")
+    (row,) = DeliveryEvent.objects.all()
+    assert row.resolution == "config_invalid"
+    assert any("not a subset of base agent helper" in p["message"] for p in row.detail["problems"])
+    assert not Job.objects.exists()
+
+
+def test_narrowing_branch_mate_yml_applies(world):
+    sim, project = world.sim, world.project
+    sim.commit_files(
+        project,
+        "feature/narrow",
+        {".mate.yml": "version: 1\nagents:\n  helper:\n    permissions: [read]\n"},
+        start_branch="main",
+    )
+    sim.open_merge_request(project, "feature/narrow", "main", author=world.human, title="N")
+    job = Job.objects.get()
+    assert job.snapshot["authorities"] == ["read"]
+    assert job.snapshot["config"]["ref"] == "feature/narrow"
+
+
+def test_replayed_delivery_produces_one_job(world):
+    issue = world.sim.add_issue(world.project, "Once", "", world.human)
+    (delivery,) = world.sim.assign_issue(world.project, issue.iid, ["mate-bot"], by=world.human)
+    again = world.sim.redeliver(delivery)
+    assert again.status == 200
+    assert Delivery.objects.count() == 1
+    assert Job.objects.count() == 1
+
+
+def test_cooldown_skips_the_second_dispatch_on_a_project(world):
+    world.config(
+        "version: 1\nagents:\n  helper:\n    backend: claude-code\n    model: m\n"
+        "    system_prompt: s\n    permissions: [read]\ntriggers:\n"
+        "  - on: issue_assigned\n    agent: helper\npolicies:\n  cooldown: 1h\n"
+    )
+    first = world.sim.add_issue(world.project, "One", "", world.human)
+    second = world.sim.add_issue(world.project, "Two", "", world.human)
+    world.sim.assign_issue(world.project, first.iid, ["mate-bot"], by=world.human)
+    world.sim.assign_issue(world.project, second.iid, ["mate-bot"], by=world.human)
+    assert [r for _, r in outcomes()] == ["dispatched", "skipped_cooldown"]
+    assert "next_allowed_at" in DeliveryEvent.objects.order_by("id").last().detail
+
+
+def test_loop_breaker_and_queue_cap(world, settings):
+    settings.MATE_MAX_JOBS_PER_OBJECT_PER_HOUR = 2
+    settings.MATE_MAX_PENDING_PER_TENANT = 1
+    issue = world.sim.add_issue(world.project, "Loop", "", world.human, assignees=["mate-bot"])
+    for n in range(3):
+        world.sim.post_note(world.project, "issue", issue.iid, f"@mate-bot ping {n}", world.human)
+    # mates=1: the first job starts, the second waits; the third hits the loop breaker.
+    assert [r for _, r in outcomes()] == ["dispatched", "dispatched", "refused"]
+    assert sorted(Job.objects.values_list("status", flat=True)) == ["PENDING", "STARTING"]
+    other = world.sim.add_issue(world.project, "Other", "", world.human, assignees=["mate-bot"])
+    world.sim.post_note(world.project, "issue", other.iid, "@mate-bot too", world.human)
+    assert outcomes()[-1] == ("comment_mention", "rejected_queue_full")
+
+
+def test_bot_authored_note_never_triggers(world):
+    issue = world.sim.add_issue(world.project, "Ping", "", world.human)
+    world.sim.post_note(world.project, "issue", issue.iid, "@mate-bot hello me", world.bot)
+    (row,) = DeliveryEvent.objects.all()
+    assert row.resolution == "ignored"
+    assert "registered bot" in row.reason
+    assert not Job.objects.exists()
+
+
+def test_suspended_tenant_records_but_dispatches_nothing(world):
+    from tenants import services
+
+    services.set_suspended(tenant=world.tenant, suspended=True)
+    issue = world.sim.add_issue(world.project, "Paused", "", world.human)
+    world.sim.assign_issue(world.project, issue.iid, ["mate-bot"], by=world.human)
+    assert outcomes() == [("issue_assigned", "refused")]
+    assert DeliveryEvent.objects.get().reason == "the tenant is suspended"
+
+
+def test_failed_pipeline_fires_and_reads_config_at_the_mr_source_branch(world):
+    sim, project = world.sim, world.project
+    sim.commit_files(
+        project,
+        "feature/ci",
+        {".mate.yml": "version: 1\nagents:\n  helper:\n    permissions: [read, comment]\n"},
+        start_branch="main",
+    )
+    mr = sim.open_merge_request(
+        project, "feature/ci", "main", author=world.human, title="CI", assignees=["mate-bot"]
+    ).object
+    DeliveryEvent.objects.all().delete()
+    Job.objects.all().delete()
+    sim.fail_pipeline(project, "feature/ci", merge_request=mr)
+    job = Job.objects.get(event="pipeline_failed")
+    assert job.snapshot["config"]["ref"] == "feature/ci"
+    assert job.snapshot["authorities"] == ["read", "comment"]
+
+
+def test_fork_merge_request_uses_the_target_default_branch_config(world):
+    sim, project = world.sim, world.project
+    fork = sim.add_project("mallory/widget", fork_of=project, members={world.human: 40})
+    sim.commit_files(
+        fork,
+        "evil",
+        {".mate.yml": "version: 1\nagents:\n  helper:\n    permissions: [read]\n"},
+        start_branch="main",
+    )
+    sim.open_merge_request(
+        project, "evil", "main", author=world.human, title="From fork", source_project=fork
+    )
+    job = Job.objects.get()
+    assert job.snapshot["config"]["ref"] == "main"  # not the fork's branch
+    assert job.snapshot["authorities"] == ["read", "comment", "push_branch", "open_mr"]
+    fork_reads = [r for r in sim.requests_to("GET", "/repository/files/") if "ref=evil" in r.query]
+    assert fork_reads == []
+
+
+def test_delivery_for_a_project_the_bot_cannot_see_is_ignored(world):
+    sim = world.sim
+    secret_project = sim.add_project("other/secret", members={world.human: 40})
+    hook = world.project.hooks[0]
+    sim.add_hook(secret_project, hook.url, token=hook.token)
+    issue = sim.add_issue(secret_project, "Hidden", "", world.human, assignees=["mate-bot"])
+    sim.post_note(secret_project, "issue", issue.iid, "@mate-bot hi", world.human)
+    (row,) = DeliveryEvent.objects.all()
+    assert row.resolution == "ignored"
+    assert "not visible to @mate-bot" in row.reason
+    assert not Job.objects.exists()
