@@ -7,6 +7,7 @@ import uuid
 from django.db import models
 
 from tenants.models import Tenant, TenantOwnedQuerySet
+from tenants.secrets import SecretsMixin
 
 
 class Delivery(models.Model):
@@ -131,6 +132,20 @@ class Job(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     tool_calls = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    # Execution (SPEC §6): only the credential's hash is stored; it is live until the job is
+    # final and never past credential_expires_at.
+    credential_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    credential_expires_at = models.DateTimeField(null=True, blank=True)
+    uses_bot_pat = models.BooleanField(
+        default=False, help_text="GitLab refused to mint a per-job key; the tool service uses the PAT"
+    )
+    image = models.CharField(max_length=500, blank=True)
+    container_name = models.CharField(max_length=100, blank=True)
+    container_id = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=200, blank=True, help_text="hostname:pid running it")
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
 
     objects = TenantOwnedQuerySet.as_manager()
 
@@ -175,3 +190,33 @@ class JobEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk}"
+
+
+class JobToken(SecretsMixin, models.Model):
+    """A GitLab project access token minted for one job: the per-job key or the clone token.
+
+    The value is encrypted and bound to this row; ``gitlab_token_id`` is what revocation needs.
+    """
+
+    SECRET_FIELDS = ("value",)
+
+    class Kind(models.TextChoices):
+        GITLAB_KEY = "gitlab_key"
+        CLONE_TOKEN = "clone_token"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tokens")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    gitlab_token_id = models.BigIntegerField(null=True, blank=True)
+    scopes = models.JSONField(default=list)
+    access_level = models.PositiveSmallIntegerField(default=0)
+    minted_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    value_ciphertext = models.TextField(blank=True, default="", editable=False)
+    value_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["minted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of job {self.job_id}"
