@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-import configschema
+from jobs import timeline
 from jobs.events import BotRef, Event, derive_events
 from jobs.models import Delivery, DeliveryEvent, Job, JobEvent, Resolution
 from jobs.routing import gates
@@ -23,6 +23,7 @@ from jobs.routing.catalogue import model_refusal
 from jobs.routing.decide import Decision, agent_snapshot, decide
 from jobs.routing.gitlab_reads import BotReader, GitLabReadError
 from tenants.models import Bot, Tenant
+from tenants.services.configs import validated as validated_config
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def route_event(tenant: Tenant, delivery: Delivery, event: Event, bots: list[Bot
     config = tenant.current_config()
     if config is None:
         return Outcome(Resolution.NO_TRIGGER, "the tenant has no configuration yet")
-    tenant_result = configschema.validate_tenant(config.text, onprem=_onprem())
+    tenant_result = validated_config(config)
     if not tenant_result.ok:
         problems = [p.to_dict() for p in tenant_result.problems if p.severity == "error"]
         return Outcome(
@@ -209,9 +210,7 @@ def _create_job(tenant, delivery, event, decision, commit, status) -> Job:
         },
     )
     if created:
-        JobEvent.objects.create(
-            job=job,
-            kind=JobEvent.Kind.STATUS,
-            data={"from": None, "to": status, "reason": "dispatched"},
+        timeline.append(
+            job, JobEvent.Kind.STATUS, {"from": None, "to": status, "reason": "dispatched"}
         )
     return job

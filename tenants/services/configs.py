@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
@@ -62,6 +64,27 @@ class ConfigInvalid(ValueError):
 def validate(text: str):
     """Run the configuration language on tenant config text (used by the live editor too)."""
     return configschema.validate_tenant(text, onprem=settings.MATE_DEPLOYMENT == "onprem")
+
+
+_VALIDATED: OrderedDict[tuple[int, bool], configschema.Result] = OrderedDict()
+_VALIDATED_MAX = 256
+
+
+def validated(config: ConfigVersion) -> configschema.Result:
+    """The validation result of a saved version, cached per process.
+
+    Versions are immutable rows, so (id, deployment mode) identifies the result; parsing a
+    realistic config costs tens of milliseconds, which routing would otherwise pay per event.
+    """
+    key = (config.pk, settings.MATE_DEPLOYMENT == "onprem")
+    if key in _VALIDATED:
+        _VALIDATED.move_to_end(key)
+        return _VALIDATED[key]
+    result = validate(config.text)
+    _VALIDATED[key] = result
+    if len(_VALIDATED) > _VALIDATED_MAX:
+        _VALIDATED.popitem(last=False)
+    return result
 
 
 def save_config(*, tenant: Tenant, text: str, author) -> ConfigVersion:
