@@ -137,7 +137,8 @@ class Job(models.Model):
     credential_hash = models.CharField(max_length=64, blank=True, db_index=True)
     credential_expires_at = models.DateTimeField(null=True, blank=True)
     uses_bot_pat = models.BooleanField(
-        default=False, help_text="GitLab refused to mint a per-job key; the tool service uses the PAT"
+        default=False,
+        help_text="GitLab refused to mint a per-job key; the tool service uses the PAT",
     )
     image = models.CharField(max_length=500, blank=True)
     container_name = models.CharField(max_length=100, blank=True)

@@ -63,7 +63,9 @@ def eager_celery():
 def world(gitlab_sim, live_server, settings, eager_celery) -> World:
     settings.MATE_ALLOW_PRIVATE_GITLAB = True
     sim = gitlab_sim
-    bot_user = sim.add_user("mate-bot", bot=True)
+    # A regular GitLab account used as a bot (as operators do); GitLab refuses token minting
+    # to project-bot users, which is what bot=True models in the simulator.
+    bot_user = sim.add_user("mate-bot")
     human = sim.add_user("alice")
     pat = sim.add_pat(bot_user, scopes=["api"])
     project = sim.add_project(

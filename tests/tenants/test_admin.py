@@ -22,7 +22,7 @@ def world():
     tenant.set_secret("llm_key", CANARIES["llm"])
     tenant.set_secret("webhook_signing_secret", "whsec_ADMINcanarysigning")
     tenant.save()
-    bot = make_bot(tenant, token=CANARIES["pat"])
+    bot = make_bot(tenant, "mate-bot", token=CANARIES["pat"])
     member(tenant)
     ConfigVersion.objects.create(tenant=tenant, version=1, text="version: 1\n")
     return tenant, bot

@@ -1,0 +1,41 @@
+"""Credentials of a job (SPEC §6.2; THREATS T7, T8, T12, T26).
+
+Three credentials exist per job:
+
+* the **job credential** (``job_credential``): an opaque ``mjt_`` token for the container, of
+  which only the SHA-256 is stored; live while the job is not final and before its expiry;
+* the **per-job GitLab key** (``minting``): a project access token with the narrowest scopes
+  covering the job's effective authorities, used only server-side by the tool service, replaced
+  at 50 minutes and revoked at 60 minutes or when the job ends;
+* the **clone token** (``minting``): ``read_repository`` only, revoked when the container reports
+  the clone done and at the latest 10 minutes after it was minted (``revocation``).
+
+Plaintext GitLab tokens live only encrypted in ``JobToken.value``; nothing here logs, raises or
+stores them elsewhere, and errors raised to callers (``CredentialError``) never carry a token or a
+GitLab response body.
+"""
+
+from jobs.credentials.common import CredentialError
+from jobs.credentials.job_credential import authenticate, issue_job_credential
+from jobs.credentials.minting import (
+    gitlab_client_for,
+    mint_clone_token,
+    mint_gitlab_key,
+    refresh_gitlab_key,
+    scopes_for,
+)
+from jobs.credentials.revocation import clone_done, revoke_due_tokens, revoke_job_tokens
+
+__all__ = [
+    "CredentialError",
+    "authenticate",
+    "clone_done",
+    "gitlab_client_for",
+    "issue_job_credential",
+    "mint_clone_token",
+    "mint_gitlab_key",
+    "refresh_gitlab_key",
+    "revoke_due_tokens",
+    "revoke_job_tokens",
+    "scopes_for",
+]

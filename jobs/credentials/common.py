@@ -1,0 +1,72 @@
+"""What minting and revocation share: lifetimes, the bot's client, and a GitLab call wrapper
+that turns every failure into a bare status code so no response body or token travels on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+import gitlab
+import requests
+from gitlab.v4.objects import ProjectAccessTokenManager
+
+from jobs.models import Job
+from tenants.gitlab import GitLabURLError, client
+from tenants.models import Bot
+
+CLONE_MAX_AGE = timedelta(minutes=10)
+KEY_REFRESH_AGE = timedelta(minutes=50)
+KEY_MAX_AGE = timedelta(minutes=60)
+NO_ANSWER = 0  # the status reported when GitLab could not be reached
+
+T = TypeVar("T")
+
+
+class CredentialError(Exception):
+    """A job credential could not be minted or used. The message names the job's project and
+    the fix; it never contains a token or a GitLab response body."""
+
+
+def bot_token(job: Job) -> str:
+    """The plaintext PAT of the job's bot (server-side only), or CredentialError."""
+    bot = Bot.objects.for_tenant(job.tenant).filter(username=job.bot_username).first()
+    token = bot.reveal_secret("token") if bot is not None else ""
+    if not token:
+        raise CredentialError(
+            f"bot @{job.bot_username} is not registered with a token for this tenant; "
+            "register it again under Bots"
+        )
+    return token
+
+
+def gitlab_for(job: Job, token: str) -> gitlab.Gitlab:
+    """A python-gitlab client on the tenant's GitLab with ``token`` (host checks apply)."""
+    try:
+        return client(job.tenant.gitlab_url, token)
+    except GitLabURLError as exc:
+        message = str(exc)  # names the host and the reason, never the token
+    raise CredentialError(message)
+
+
+def bot_client(job: Job) -> gitlab.Gitlab:
+    """A client authenticated with the job's bot PAT (minting and revoking use it)."""
+    return gitlab_for(job, bot_token(job))
+
+
+def access_tokens(gl: gitlab.Gitlab, job: Job) -> ProjectAccessTokenManager:
+    """The project access token endpoints of the job's own project, without a GET first."""
+    return gl.projects.get(job.project_id, lazy=True).access_tokens
+
+
+def gitlab_call(call: Callable[[], T]) -> tuple[T | None, int | None]:
+    """Run ``call``; return (result, None) or (None, HTTP status), NO_ANSWER without a response.
+
+    The exception is dropped here on purpose: python-gitlab errors carry the response body.
+    """
+    try:
+        return call(), None
+    except gitlab.GitlabError as exc:
+        return None, exc.response_code or NO_ANSWER
+    except requests.RequestException:
+        return None, NO_ANSWER
