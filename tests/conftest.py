@@ -2,7 +2,11 @@
 
 import pytest
 
-pytest_plugins = ["tests.gitlab_sim.fixtures", "tests.docker_support"]
+pytest_plugins = [
+    "tests.gitlab_sim.fixtures",
+    "tests.llm_sim.fixtures",
+    "tests.docker_support",
+]
 
 
 def pytest_report_header(config):

@@ -1,0 +1,1 @@
+"""Tests of the LLM stand-in (tests/llm_sim)."""
