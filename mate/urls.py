@@ -2,9 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from mate import health, views
+import tenants.urls
+from mate import health
 
-console_patterns = ([path("", views.home, name="home")], "console")
+# The operator console: every app's pages share the ``console`` namespace (console:home is the
+# tenant list and LOGIN_REDIRECT_URL).
+console_patterns = ([*tenants.urls.urlpatterns], "console")
 
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
