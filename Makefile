@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format venv migrate clean
+.PHONY: run test lint format venv migrate clean agent-image
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -36,3 +36,7 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+## make agent-image: build mate-base, mate-agent and mate-test-agent from scratch (cached by recipe)
+agent-image:
+	bash jobs/agent/build.sh
