@@ -15,6 +15,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+# Playwright's sync API keeps an event loop running in the test thread; the ORM calls that
+# tests make around it are ordinary synchronous calls, so Django's async guard does not apply.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
