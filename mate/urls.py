@@ -15,5 +15,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("jobs.urls")),
+    path("", include("toolservice.urls")),
     path("", include(console_patterns)),
 ]

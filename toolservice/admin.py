@@ -1,0 +1,35 @@
+"""Django admin: tool calls are an audit log, shown read-only to support staff."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from toolservice.models import ToolCall
+
+
+@admin.register(ToolCall)
+class ToolCallAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "tenant",
+        "job",
+        "tool",
+        "transport",
+        "outcome",
+        "error_category",
+        "duration_ms",
+    )
+    list_filter = ("outcome", "error_category", "transport", "tool")
+    search_fields = ("tool", "job__uid", "tenant__name")
+    list_select_related = ("tenant", "job")
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in ToolCall._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

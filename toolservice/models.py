@@ -1,0 +1,46 @@
+"""The audit log of tool calls (SPEC §7.2 step 6)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from jobs.models import Job
+from tenants.models import Tenant, TenantOwnedQuerySet
+
+
+class ToolCall(models.Model):
+    """One call of one tool by one job, allowed or not.
+
+    ``arguments`` are stored with long values cut and secrets redacted. ``denial_reason`` is
+    the real reason a call was refused (e.g. a tool outside the effective set); it is for
+    support staff and operators, never returned to the agent.
+    """
+
+    class Outcome(models.TextChoices):
+        OK = "ok"
+        ERROR = "error"
+        DENIED = "denied"
+
+    class Transport(models.TextChoices):
+        REST = "rest"
+        MCP = "mcp"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tool_call_rows")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="tool_calls")
+    tool = models.CharField(max_length=100)
+    transport = models.CharField(max_length=10, choices=Transport.choices)
+    arguments = models.JSONField(default=dict, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error_category = models.CharField(max_length=20, blank=True)
+    denial_reason = models.CharField(max_length=300, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = TenantOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["job", "created_at"], name="toolcall_job_created")]
+
+    def __str__(self) -> str:
+        return f"{self.tool} ({self.outcome})"

@@ -1,0 +1,239 @@
+"""Scope rules of the tool service (SPEC §7.3; THREATS T9, T13, T28).
+
+- Everything acts on the job's project; resources default to the job's own object.
+- Branch writes refuse the default branch and protected branches (asked of GitLab each time);
+  ``push_mr_branch`` writes only the job's MR source branch.
+- Commits touching CI configuration need ``touch_ci``.
+- Outbound text (notes, commits, MR fields) must not carry the tenant's secrets or anything
+  shaped like a token: such calls are refused as ``validation`` and audited.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import posixpath
+from collections.abc import Iterator
+from typing import Any
+
+from jobs.models import JobToken
+from mate.redaction import TOKEN_PATTERNS, contains_secret
+from tenants.models import Bot
+from toolservice import errors
+from toolservice.registry import ToolContext
+
+NOTE_MAX_CHARS = 65_536
+TITLE_MAX_CHARS = 255
+DESCRIPTION_MAX_CHARS = 65_536
+COMMIT_MESSAGE_MAX_CHARS = 10_000
+COMMIT_FILE_MAX_BYTES = 1_048_576
+COMMIT_TOTAL_MAX_BYTES = 2 * 1_048_576  # and the request body is capped at 2.5 MB
+COMMIT_MAX_ACTIONS = 100
+DEFAULT_CI_FILE = ".gitlab-ci.yml"
+CI_DIRECTORY = ".gitlab/ci/"
+
+
+# -- objects of the job ---------------------------------------------------------------------
+def object_iid(ctx: ToolContext, kind: str, iid: int | None) -> int:
+    """``iid`` if given, else the job's own issue or MR; always within the job's project."""
+    if iid is not None:
+        return iid
+    obj = ctx.object
+    own_kind = obj.get("kind")
+    if obj.get("iid") and (
+        own_kind == kind or (kind == "merge_request" and own_kind == "pipeline")
+    ):
+        return int(obj["iid"])
+    label = "issue" if kind == "issue" else "merge request"
+    raise errors.ToolError(errors.VALIDATION, f"iid is required: the job has no {label} of its own")
+
+
+def pipeline_id(ctx: ToolContext, given: int | None) -> int:
+    if given is not None:
+        return given
+    own = ctx.object.get("pipeline_id")
+    if own:
+        return int(own)
+    raise errors.ToolError(errors.VALIDATION, "pipeline_id is required: the job has no pipeline")
+
+
+# -- branches -------------------------------------------------------------------------------
+def default_branch(ctx: ToolContext) -> str | None:
+    return ctx.project_info.get("default_branch")
+
+
+def _protected_patterns(ctx: ToolContext) -> list[str]:
+    try:
+        rules = ctx.project.protectedbranches.list(get_all=True)
+    except Exception as exc:  # fail closed: no answer means no write
+        raise errors.denied(
+            errors.PERMISSION,
+            "could not confirm the branch is unprotected; branch writes are refused",
+            f"protected branch look-up failed: {errors.from_gitlab(exc).reason}",
+        )
+    return [rule.name for rule in rules]
+
+
+def is_protected(ctx: ToolContext, branch: str) -> bool:
+    for pattern in _protected_patterns(ctx):
+        if branch == pattern or ("*" in pattern and fnmatch.fnmatchcase(branch, pattern)):
+            return True
+    return False
+
+
+def check_branch_write(ctx: ToolContext, branch: str) -> None:
+    """Refuse writes to the default branch and to protected branches (T28)."""
+    if branch == default_branch(ctx):
+        raise errors.denied(
+            errors.PERMISSION,
+            "writing to the default branch is not allowed; use another branch",
+            f"branch write to default branch {branch}",
+        )
+    if is_protected(ctx, branch):
+        raise errors.denied(
+            errors.PERMISSION,
+            "writing to a protected branch is not allowed; use another branch",
+            f"branch write to protected branch {branch}",
+        )
+
+
+def job_mr_source_branch(ctx: ToolContext) -> str | None:
+    """The source branch of the job's own MR, if it lives in the job's project."""
+    obj = ctx.object
+    if obj.get("kind") not in ("merge_request", "pipeline") or not obj.get("iid"):
+        return None
+    mr = ctx.project.mergerequests.get(int(obj["iid"]))
+    if int(mr.source_project_id) != int(ctx.job.project_id):
+        return None  # a fork's branch is not in the job's project
+    return mr.source_branch
+
+
+def check_commit_branch(ctx: ToolContext, branch: str) -> None:
+    """commit_files: push_branch (any non-protected, non-default branch) or push_mr_branch
+    (only the job's MR source branch); the default/protected refusal applies to both."""
+    if "push_branch" not in ctx.authorities and branch != job_mr_source_branch(ctx):
+        raise errors.denied(
+            errors.PERMISSION,
+            "this job may only commit to its merge request's source branch",
+            f"push_mr_branch only: commit to {branch} is not the job MR's source branch",
+        )
+    check_branch_write(ctx, branch)
+
+
+# -- CI configuration -----------------------------------------------------------------------
+def normalize_path(path: str) -> str:
+    cleaned = posixpath.normpath("/" + path.replace("\\", "/")).lstrip("/")
+    return "" if cleaned == "." else cleaned
+
+
+def ci_paths(ctx: ToolContext) -> set[str]:
+    paths = {DEFAULT_CI_FILE}
+    configured = ctx.project_info.get("ci_config_path") or ""
+    if configured and "@" not in configured and "://" not in configured:
+        paths.add(normalize_path(configured))
+    return paths
+
+
+def is_ci_path(path: str, ci_files: set[str]) -> bool:
+    path = normalize_path(path)
+    return path in ci_files or path.startswith(CI_DIRECTORY) or path == CI_DIRECTORY.rstrip("/")
+
+
+def check_ci_paths(ctx: ToolContext, paths: list[str]) -> None:
+    if "touch_ci" in ctx.authorities:
+        return
+    ci_files = ci_paths(ctx)
+    touched = [p for p in paths if is_ci_path(p, ci_files)]
+    if touched:
+        raise errors.denied(
+            errors.PERMISSION,
+            "changing CI configuration needs the touch_ci authority",
+            f"CI files without touch_ci: {', '.join(sorted(set(touched)))[:200]}",
+        )
+
+
+# -- outbound redaction ---------------------------------------------------------------------
+def tenant_secrets(ctx: ToolContext) -> tuple[str, ...]:
+    """Exact values Mate holds for the tenant: bot PATs, LLM key, webhook secrets, job keys.
+
+    Decrypted once per call (outbound check and audit share them), never stored or returned.
+    """
+    cached = ctx.__dict__.get("_tenant_secrets")
+    if cached is None:
+        cached = ctx.__dict__["_tenant_secrets"] = _decrypt_tenant_secrets(ctx)
+    return cached
+
+
+def _decrypt_tenant_secrets(ctx: ToolContext) -> tuple[str, ...]:
+    tenant = ctx.job.tenant
+    values = [tenant.reveal_secret(name) for name in tenant.SECRET_FIELDS]
+    values += [bot.reveal_secret("token") for bot in Bot.objects.for_tenant(tenant)]
+    live_tokens = JobToken.objects.filter(job__tenant=tenant, revoked_at__isnull=True)
+    values += [token.reveal_secret("value") for token in live_tokens]
+    return tuple(v for v in values if v)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+        decoded = _decoded_base64(value)
+        if decoded is not None:
+            yield decoded
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _decoded_base64(value: str) -> str | None:
+    if len(value) < 16 or len(value) % 4:
+        return None
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def _kind_of(text: str, secrets: tuple[str, ...]) -> str:
+    if any(s and len(s) >= 6 and s in text for s in secrets):
+        return "a secret of the tenant"
+    if any(pattern.search(text) for pattern in TOKEN_PATTERNS):
+        return "a token-shaped string"
+    return "a secret"
+
+
+def check_outbound(ctx: ToolContext, arguments: dict[str, Any]) -> None:
+    """Refuse a write whose text carries a tenant secret or a token shape (T13)."""
+    secrets: tuple[str, ...] | None = None
+    for text in _strings(arguments):
+        if secrets is None:
+            secrets = tenant_secrets(ctx)
+        if contains_secret(text, secrets):
+            raise errors.denied(
+                errors.VALIDATION,
+                "the content contains a secret or a token-shaped string; remove it and retry",
+                f"outbound redaction: {_kind_of(text, secrets)}",
+            )
+
+
+# -- sizes ----------------------------------------------------------------------------------
+def content_bytes(action: dict[str, Any]) -> int:
+    content = action.get("content") or ""
+    if action.get("encoding") == "base64":
+        return len(content) * 3 // 4
+    return len(content.encode("utf-8"))
+
+
+def check_commit_size(actions: list[dict[str, Any]]) -> None:
+    sizes = [content_bytes(a) for a in actions]
+    if any(size > COMMIT_FILE_MAX_BYTES for size in sizes):
+        raise errors.ToolError(
+            errors.VALIDATION, f"a file's content exceeds {COMMIT_FILE_MAX_BYTES} bytes"
+        )
+    if sum(sizes) > COMMIT_TOTAL_MAX_BYTES:
+        raise errors.ToolError(
+            errors.VALIDATION, f"the commit's contents exceed {COMMIT_TOTAL_MAX_BYTES} bytes"
+        )

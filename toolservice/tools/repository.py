@@ -1,0 +1,164 @@
+"""Repository content of the job's project: read files and trees, create branches, commit.
+
+Writes go through the scope rules: never the default or a protected branch (T28), only the
+job MR's source branch under push_mr_branch, CI configuration only with touch_ci. There is no
+force option and no branch deletion.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import gitlab
+
+from toolservice import errors, scope
+from toolservice.registry import ToolContext, tool
+from toolservice.tools import BRANCH, REF, schema, with_description
+
+GET_FILE_MAX_BYTES = 1_000_000
+TREE_MAX_ENTRIES = 2_000
+PATH = {"type": "string", "minLength": 1, "maxLength": 1024}
+AT_REF = with_description(REF, "Branch, tag or commit; defaults to the default branch.")
+
+
+def default_ref(ctx: ToolContext) -> str:
+    return ctx.event.get("project_default_branch") or scope.default_branch(ctx) or "HEAD"
+
+
+@tool(
+    "get_file",
+    authority="read",
+    description=(
+        "Read one file of the job's project at a ref. Text comes back as text, other content "
+        f"as base64; content beyond {GET_FILE_MAX_BYTES} bytes is cut."
+    ),
+    schema=schema({"path": PATH, "ref": AT_REF}, required=("path",)),
+)
+def get_file(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    ref = args.get("ref") or default_ref(ctx)
+    found = ctx.project.files.get(file_path=args["path"], ref=ref)
+    data = found.decode()
+    truncated = len(data) > GET_FILE_MAX_BYTES
+    data = data[:GET_FILE_MAX_BYTES]
+    try:
+        content, encoding = data.decode("utf-8"), "text"
+    except UnicodeDecodeError:
+        content, encoding = base64.b64encode(data).decode("ascii"), "base64"
+    return {
+        "path": found.file_path,
+        "ref": ref,
+        "size": found.size,
+        "encoding": encoding,
+        "content": content,
+        "truncated": truncated,
+        "last_commit_id": found.attributes.get("last_commit_id"),
+    }
+
+
+@tool(
+    "list_tree",
+    authority="read",
+    description=f"List files and directories of the job's project at a ref (up to {TREE_MAX_ENTRIES}).",
+    schema=schema(
+        {
+            "path": with_description(PATH, "Directory to list; defaults to the root."),
+            "ref": AT_REF,
+            "recursive": {"type": "boolean", "default": False},
+        }
+    ),
+)
+def list_tree(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    ref = args.get("ref") or default_ref(ctx)
+    query: dict[str, Any] = {"ref": ref, "recursive": bool(args.get("recursive"))}
+    if args.get("path"):
+        query["path"] = args["path"]
+    entries: list[dict[str, Any]] = []
+    truncated = False
+    for item in ctx.project.repository_tree(iterator=True, per_page=100, **query):
+        if len(entries) >= TREE_MAX_ENTRIES:
+            truncated = True
+            break
+        entries.append({"path": item["path"], "type": item["type"], "mode": item["mode"]})
+    return {"ref": ref, "entries": entries, "truncated": truncated}
+
+
+@tool(
+    "create_branch",
+    authority="push_branch",
+    description="Create a new branch of the job's project from a ref (default: default branch). "
+    "Protected branch names and the default branch are refused.",
+    schema=schema({"branch": BRANCH, "ref": AT_REF}, required=("branch",)),
+    read_only=False,
+)
+def create_branch(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    branch = args["branch"]
+    scope.check_branch_write(ctx, branch)
+    try:
+        ctx.project.branches.get(branch)
+    except gitlab.exceptions.GitlabGetError as exc:
+        if exc.response_code != 404:
+            raise
+    else:
+        raise errors.ToolError(errors.CONFLICT, "a branch with this name already exists")
+    ref = args.get("ref") or default_ref(ctx)
+    created = ctx.project.branches.create({"branch": branch, "ref": ref})
+    return {"branch": created.name, "commit": (created.commit or {}).get("id"), "ref": ref}
+
+
+ACTION = schema(
+    {
+        "action": {"enum": ["create", "update", "delete", "move", "chmod"]},
+        "file_path": PATH,
+        "previous_path": with_description(PATH, "For move: the current path."),
+        "content": {"type": "string", "maxLength": scope.COMMIT_FILE_MAX_BYTES * 4 // 3 + 4},
+        "encoding": {"enum": ["text", "base64"], "default": "text"},
+        "execute_filemode": {"type": "boolean"},
+    },
+    required=("action", "file_path"),
+)
+COMMIT_SCHEMA = schema(
+    {
+        "branch": BRANCH,
+        "message": {"type": "string", "minLength": 1, "maxLength": scope.COMMIT_MESSAGE_MAX_CHARS},
+        "actions": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": scope.COMMIT_MAX_ACTIONS,
+            "items": ACTION,
+        },
+        "start_branch": with_description(BRANCH, "Create `branch` from this one if it is new."),
+    },
+    required=("branch", "message", "actions"),
+)
+
+
+@tool(
+    "commit_files",
+    authority=("push_branch", "push_mr_branch"),
+    description=(
+        "Commit file actions (create, update, delete, move, chmod) to one branch of the job's "
+        "project. Never the default or a protected branch; with push_mr_branch only the job's "
+        "merge request source branch; CI configuration files need touch_ci."
+    ),
+    schema=COMMIT_SCHEMA,
+    read_only=False,
+)
+def commit_files(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
+    branch, actions = args["branch"], args["actions"]
+    scope.check_commit_size(actions)
+    scope.check_commit_branch(ctx, branch)
+    paths = [a["file_path"] for a in actions] + [
+        a["previous_path"] for a in actions if a.get("previous_path")
+    ]
+    scope.check_ci_paths(ctx, paths)
+    data: dict[str, Any] = {"branch": branch, "commit_message": args["message"], "actions": actions}
+    if args.get("start_branch"):
+        data["start_branch"] = args["start_branch"]
+    commit = ctx.project.commits.create(data)
+    return {
+        "id": commit.id,
+        "short_id": commit.attributes.get("short_id"),
+        "branch": branch,
+        "web_url": commit.attributes.get("web_url"),
+    }
