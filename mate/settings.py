@@ -241,6 +241,24 @@ MATE_OPENROUTER_MODELS_URL = env.str(
     "MATE_OPENROUTER_MODELS_URL", default="https://openrouter.ai/api/v1/models"
 )
 
+# Job runner (SPEC §6, jobs/runner). Containers reach the tool service at MATE_TOOL_BASE_URL, or,
+# when empty, at http://<gateway of the mate-jobs bridge>:MATE_TOOL_PORT (the web server must then
+# listen on that address or 0.0.0.0, and DJANGO_ALLOWED_HOSTS must include it).
+MATE_TOOL_BASE_URL = env.str("MATE_TOOL_BASE_URL", default="")
+MATE_TOOL_PORT = env.int("MATE_TOOL_PORT", default=8000)
+MATE_WATCHDOG_SECONDS = env.int("MATE_WATCHDOG_SECONDS", default=300)
+MATE_REAP_GRACE_SECONDS = env.int("MATE_REAP_GRACE_SECONDS", default=120)
+MATE_MAX_LOG_LINES = env.int("MATE_MAX_LOG_LINES", default=20_000)
+MATE_DOCKER_TIMEOUT = env.int("MATE_DOCKER_TIMEOUT", default=60)
+# Labels this installation's job containers (mate.scope) so that two installations sharing one
+# Docker engine never reap each other's containers.
+MATE_CONTAINER_SCOPE = env.str("MATE_CONTAINER_SCOPE", default="mate")
+if not 10 <= MATE_WATCHDOG_SECONDS <= 300:
+    raise ImproperlyConfigured(
+        f"MATE_WATCHDOG_SECONDS={MATE_WATCHDOG_SECONDS} is not valid; the no-activity watchdog "
+        "is at most 5 minutes (SPEC §6.1) and at least 10 seconds"
+    )
+
 # --- Logging ----------------------------------------------------------------------------
 LOGGING = {
     "version": 1,

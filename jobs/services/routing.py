@@ -17,11 +17,12 @@ from django.utils import timezone
 
 from jobs import timeline
 from jobs.events import BotRef, Event, derive_events
-from jobs.models import Delivery, DeliveryEvent, Job, JobEvent, Resolution
+from jobs.models import Delivery, DeliveryEvent, Job, JobEvent, JobStatus, Resolution
 from jobs.routing import gates
 from jobs.routing.catalogue import model_refusal
 from jobs.routing.decide import Decision, agent_snapshot, decide
 from jobs.routing.gitlab_reads import BotReader, GitLabReadError
+from jobs.services import lifecycle
 from tenants.models import Bot, Tenant
 from tenants.services.configs import validated as validated_config
 
@@ -213,4 +214,6 @@ def _create_job(tenant, delivery, event, decision, commit, status) -> Job:
         timeline.append(
             job, JobEvent.Kind.STATUS, {"from": None, "to": status, "reason": "dispatched"}
         )
+        if status == JobStatus.STARTING:
+            transaction.on_commit(lambda: lifecycle.enqueue_run(job.pk))
     return job

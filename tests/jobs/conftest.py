@@ -60,8 +60,11 @@ def eager_celery():
 
 
 @pytest.fixture
-def world(gitlab_sim, live_server, settings, eager_celery) -> World:
+def world(gitlab_sim, live_server, settings, eager_celery, monkeypatch) -> World:
     settings.MATE_ALLOW_PRIVATE_GITLAB = True
+    # Routing queues run_job for STARTING jobs; these tests stop at routing, so jobs stay
+    # STARTING instead of running eagerly (tests/runner covers running them).
+    monkeypatch.setattr("jobs.services.lifecycle.enqueue_run", lambda job_id: None)
     sim = gitlab_sim
     # A regular GitLab account used as a bot (as operators do); GitLab refuses token minting
     # to project-bot users, which is what bot=True models in the simulator.

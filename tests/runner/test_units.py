@@ -1,0 +1,253 @@
+"""Pure parts of the runner: the hardening template, the environment contract, the task text and
+image selection (SPEC §6.3, §6.4; THREATS T14)."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.runner import hardening, images
+from jobs.runner.env import build_env, clone_url, llm_env
+from jobs.runner.task import MAX_QUOTE, build_task
+
+GIB = 1024**3
+
+
+def _kwargs(plan="starter", engine_cpus=None):
+    return hardening.create_kwargs(
+        name="mate-job-x",
+        image="img",
+        environment={"A": "1"},
+        labels={"mate.job": "x"},
+        plan=plan,
+        runtime_volume="rt",
+        engine_cpus=engine_cpus,
+    )
+
+
+def test_template_is_fixed():
+    kw = _kwargs()
+    assert kw["privileged"] is False and kw["cap_drop"] == ["ALL"]
+    assert kw["security_opt"] == ["no-new-privileges"] and kw["read_only"] is True
+    assert kw["user"] == "1000:1000" and kw["network"] == "mate-jobs"
+    assert kw["volumes"] == {"rt": {"bind": "/opt/mate", "mode": "ro"}}
+    assert kw["pids_limit"] == 256 and kw["entrypoint"] == ["/opt/mate/bin/mate-agent"]
+    assert set(kw["tmpfs"]) == {"/workspace", "/home/mate", "/tmp"}
+
+
+@pytest.mark.parametrize(
+    "plan,cpus,memory",
+    [("starter", 1, 2 * GIB), ("plus", 1, 2 * GIB), ("enterprise", 2, 4 * GIB), ("?", 1, 2 * GIB)],
+)
+def test_plan_resources(plan, cpus, memory):
+    kw = _kwargs(plan)
+    assert kw["nano_cpus"] == cpus * 10**9
+    assert kw["mem_limit"] == kw["memswap_limit"] == memory
+
+
+def test_cpus_are_capped_at_what_the_engine_has():
+    assert _kwargs("enterprise", engine_cpus=1)["nano_cpus"] == 10**9
+
+
+class _Tenant:
+    gitlab_url = "https://gitlab.example.com/"
+    llm_provider = "openrouter"
+
+
+class _Job:
+    tenant = _Tenant()
+    project_path = "acme/widget"
+
+    def __init__(self, **agent):
+        self.snapshot = {
+            "event": {"event": "issue_assigned", "object_kind": "issue", "object_iid": 4},
+            "bot": "mate-bot",
+            "project": {"id": 1, "path": "acme/widget"},
+            "config": {"ref": "feature/x"},
+            "agent": {"model": "m", "backend": "claude-code", "system_prompt": "sp", **agent},
+        }
+
+
+CONTRACT = {
+    "MATE_JOB_TOKEN",
+    "MATE_TOOL_URL",
+    "MATE_MCP_URL",
+    "MATE_GITLAB_URL",
+    "MATE_CLONE_URL",
+    "MATE_CLONE_TOKEN",
+    "MATE_REF",
+    "MATE_MODEL",
+    "MATE_BACKEND",
+    "MATE_SYSTEM_PROMPT",
+    "MATE_TASK",
+}
+
+
+def _env(**agent):
+    return build_env(
+        _Job(**agent),
+        job_token="jt",
+        clone_token="ct",
+        tool_base_url="http://gw:8000/",
+        llm_key="k",
+    )
+
+
+def test_environment_contract():
+    env = _env().values
+    assert CONTRACT <= set(env)
+    assert env["MATE_TOOL_URL"] == "http://gw:8000/tools/"
+    assert env["MATE_MCP_URL"] == "http://gw:8000/mcp"
+    assert env["MATE_CLONE_URL"] == "https://gitlab.example.com/acme/widget.git"
+    assert env["MATE_GITLAB_URL"] == "https://gitlab.example.com"
+    assert (env["MATE_REF"], env["MATE_MODEL"], env["MATE_BACKEND"]) == (
+        "feature/x",
+        "m",
+        "claude-code",
+    )
+    assert env["OPENROUTER_API_KEY"] == "k" and env["ANTHROPIC_BASE_URL"].startswith("https://")
+    assert "ANTHROPIC_AUTH_TOKEN" not in env
+
+
+def test_llm_key_shapes():
+    assert llm_env("anthropic", "k") == {"ANTHROPIC_AUTH_TOKEN": "k"}
+    assert set(llm_env("openrouter", "k")) == {"OPENROUTER_API_KEY", "ANTHROPIC_BASE_URL"}
+    assert llm_env("openrouter", "") == {}
+    assert clone_url("https://g/", "a/b") == "https://g/a/b.git"
+
+
+def test_agent_env_is_appended_but_never_overrides():
+    result = _env(
+        env={"MATE_TOOL_URL": "x", "mate_job_token": "y", "ANTHROPIC_BASE_URL": "z", "FOO": "1"}
+    )
+    env = result.values
+    assert env["MATE_TOOL_URL"] == "http://gw:8000/tools/" and "mate_job_token" not in env
+    assert env["ANTHROPIC_BASE_URL"] != "z" and env["FOO"] == "1"
+    assert list(env)[-1] == "FOO"
+    assert len(result.warnings) == 3
+
+
+def test_oversized_values_are_cut_with_a_warning():
+    result = _env(system_prompt="x" * 200_000)
+    assert len(result.values["MATE_SYSTEM_PROMPT"]) == 120_000
+    assert "MATE_SYSTEM_PROMPT was cut" in result.warnings[0]
+
+
+def _snap(**event):
+    base = {"project_id": 1, "object_kind": "issue", "object_iid": 12, "title": "Crash"}
+    return {
+        "event": {**base, **event},
+        "bot": "mate-bot",
+        "project": {"path": "acme/widget"},
+        "config": {"ref": "main"},
+    }
+
+
+def test_task_for_an_assignment():
+    text = build_task(_snap(event="issue_assigned", url="https://g/acme/widget/-/issues/12"))
+    assert text.startswith('You (@mate-bot) were assigned to issue #12 "Crash" in acme/widget.')
+    assert "URL: https://g/acme/widget/-/issues/12" in text and "Branch checked out: main" in text
+
+
+def test_task_for_a_mention_quotes_the_comment():
+    text = build_task(_snap(event="comment_mention", author="alice", note_body="@mate-bot fix\nit"))
+    assert "@alice mentioned you (@mate-bot) in a comment on issue #12" in text
+    assert "> @mate-bot fix\n> it" in text
+    long = build_task(_snap(event="comment_mention", note_body="y" * (MAX_QUOTE + 10)))
+    assert "[comment truncated]" in long
+
+
+@pytest.mark.parametrize(
+    "event,expected",
+    [
+        (
+            {
+                "event": "mr_opened",
+                "object_kind": "merge_request",
+                "author": "bob",
+                "source_branch": "f",
+                "target_branch": "main",
+            },
+            "@bob opened merge request !12",
+        ),
+        (
+            {"event": "label_applied", "new_label": "mate"},
+            'The label "mate" was applied to issue #12',
+        ),
+        (
+            {"event": "pipeline_failed", "object_kind": "pipeline", "pipeline_id": 99, "ref": "f"},
+            "The pipeline #99 of merge request !12 on f failed",
+        ),
+        ({"event": "mr_assigned", "object_kind": "merge_request"}, "assigned to merge request !12"),
+    ],
+)
+def test_task_headlines(event, expected):
+    assert expected in build_task(_snap(**event))
+
+
+class _ImageJob:
+    def __init__(self, image=None, ref="main"):
+        self.snapshot = {"agent": {"image": image}, "config": {"ref": ref, "commit": None}}
+
+
+def _reader(files):
+    def read(path, ref):
+        value = files.get(path)
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+    return read
+
+
+def test_agent_image_wins(settings):
+    choice = images.select_image(_ImageJob("python:3.12"), _reader({}))
+    assert (choice.image, choice.source) == ("python:3.12", "agent")
+
+
+def test_devcontainer_image_with_comments(settings):
+    text = '{\n // the image\n "image": "node:20", /* x */ "features": {},\n}'
+    choice = images.select_image(_ImageJob(), _reader({".devcontainer/devcontainer.json": text}))
+    assert (choice.image, choice.source, choice.warnings) == ("node:20", "devcontainer", [])
+
+
+def test_root_devcontainer_json_is_the_fallback(settings):
+    choice = images.select_image(
+        _ImageJob(), _reader({".devcontainer.json": '{"image": "ruby:3"}'})
+    )
+    assert choice.image == "ruby:3"
+
+
+def test_devcontainer_needing_a_build_warns_and_uses_the_default(settings):
+    settings.MATE_AGENT_IMAGE = "mate-agent:latest"
+    text = '{"build": {"dockerfile": "Dockerfile"}}'
+    choice = images.select_image(_ImageJob(), _reader({".devcontainer/devcontainer.json": text}))
+    assert (choice.image, choice.source) == ("mate-agent:latest", "default")
+    assert "needs a build" in choice.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "text,warning",
+    [("{not json", "not valid JSON"), ('{"image": "a b --privileged"}', "not an image reference")],
+)
+def test_bad_devcontainers_warn(settings, text, warning):
+    choice = images.select_image(_ImageJob(), _reader({".devcontainer.json": text}))
+    assert choice.source == "default" and warning in choice.warnings[0]
+
+
+def test_unreadable_devcontainer_warns(settings):
+    choice = images.select_image(
+        _ImageJob(), _reader({".devcontainer/devcontainer.json": RuntimeError("GitLab 500")})
+    )
+    assert choice.source == "default" and "GitLab 500" in choice.warnings[0]
+
+
+def test_no_devcontainer_means_the_default_quietly(settings):
+    choice = images.select_image(_ImageJob(), _reader({}))
+    assert (choice.source, choice.warnings) == ("default", [])
+
+
+def test_jsonc_keeps_comment_markers_inside_strings():
+    assert (
+        images.strip_jsonc('{"a": "http://x/*y*/", "b": [1,],}')
+        == '{"a": "http://x/*y*/", "b": [1]}'
+    )
