@@ -181,9 +181,18 @@ async def _sdk_session(url: str, token: str) -> dict:
 
 
 @pytest.mark.django_db(transaction=True)
+def _run_in_own_thread(func, *args):
+    """anyio.run in a fresh thread: the session-wide Playwright browser of the browser tests
+    keeps an event loop running in the main thread, and a thread can run only one loop."""
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, func, *args).result(timeout=120)
+
+
 def test_official_mcp_sdk_client_lists_and_calls_tools(world, live_server):
     job, token = world.job(("read", "comment"))
-    out = anyio.run(_sdk_session, f"{live_server.url}/mcp", token)
+    out = _run_in_own_thread(_sdk_session, f"{live_server.url}/mcp", token)
     assert out["version"] == "2025-11-25" and out["server"] == "mate"
     assert out["tools"] == [t["name"] for t in world.client(token).get("/tools/").json()["tools"]]
     assert "merge_merge_request" not in out["tools"]
