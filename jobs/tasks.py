@@ -18,8 +18,10 @@ def process_delivery(delivery_id: int) -> None:
 
 @shared_task(name="jobs.purge_old_data")
 def purge_old_data() -> None:
-    """Daily retention purge (SPEC §9); arrives with the jobs console and retention issue."""
-    log.info("purge_old_data: retention purge not implemented yet")
+    """Daily retention purge (SPEC §9): bounded batches, each in its own transaction."""
+    from jobs.services.retention import purge_old_data as purge
+
+    log.info("purge_old_data: %s", purge())
 
 
 @shared_task(name="jobs.run_job", acks_late=True)

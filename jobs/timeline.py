@@ -16,7 +16,8 @@ MAX_TEXT = 4000
 
 def _clean(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        return redact(value, secrets)[:MAX_TEXT]
+        # PostgreSQL's jsonb cannot hold NUL; an agent printing one must not break the log.
+        return redact(value, secrets).replace("\x00", "\ufffd")[:MAX_TEXT]
     if isinstance(value, dict):
         return {k: _clean(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):

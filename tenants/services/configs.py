@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 
 from django.conf import settings
@@ -66,17 +67,19 @@ def validate(text: str):
     return configschema.validate_tenant(text, onprem=settings.MATE_DEPLOYMENT == "onprem")
 
 
-_VALIDATED: OrderedDict[tuple[int, bool], configschema.Result] = OrderedDict()
+_VALIDATED: OrderedDict[tuple[int, str, bool], configschema.Result] = OrderedDict()
 _VALIDATED_MAX = 256
 
 
 def validated(config: ConfigVersion) -> configschema.Result:
     """The validation result of a saved version, cached per process.
 
-    Versions are immutable rows, so (id, deployment mode) identifies the result; parsing a
-    realistic config costs tens of milliseconds, which routing would otherwise pay per event.
+    Versions are immutable rows; the key also holds a digest of the text, so a reused row id
+    (a rolled-back test, a restored database) can never return another text's result. Parsing
+    a realistic config costs tens of milliseconds, which routing would otherwise pay per event.
     """
-    key = (config.pk, settings.MATE_DEPLOYMENT == "onprem")
+    digest = hashlib.sha256(config.text.encode()).hexdigest()
+    key = (config.pk, digest, settings.MATE_DEPLOYMENT == "onprem")
     if key in _VALIDATED:
         _VALIDATED.move_to_end(key)
         return _VALIDATED[key]

@@ -70,15 +70,17 @@ def test_sign_in_create_tenant_add_bot_set_key_and_save_config(
     expect(page.locator("#problem-count")).to_have_text(re.compile(r"\d+ errors?"))
     expect(page.locator(".cm-lintRange-error").first).to_be_visible()
     assert "approve_mr is not a grantable authority" in page.locator("#problem-list").inner_text()
-    page.keyboard.press("Control+s")
+    with page.expect_navigation():
+        page.keyboard.press("Control+s")
+    expect(page.locator(".cm-editor")).to_be_visible()
     expect(page.locator("#problem-list")).to_contain_text("approve_mr")
     assert not ConfigVersion.objects.filter(tenant=tenant).exists()
 
     _replace_editor_text(page, FIXED)
     expect(page.locator("#problem-count")).to_have_text("No problems")
     page.locator(".cm-content").click()
-    page.keyboard.press("Control+s")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.keyboard.press("Control+s")
     expect(page.locator("#problem-count")).to_have_text("No problems")
     saved = ConfigVersion.objects.get(tenant=tenant)
     assert saved.version == 1 and saved.text.replace("\r\n", "\n") == FIXED
