@@ -191,3 +191,53 @@ def test_delivery_for_a_project_the_bot_cannot_see_is_ignored(world):
     assert row.resolution == "ignored"
     assert "not visible to @mate-bot" in row.reason
     assert not Job.objects.exists()
+
+
+def test_mate_route_agrees_with_live_routing(world, tmp_path):
+    """The offline command, fed the recorded delivery and the same files, decides the same."""
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    sim, project = world.sim, world.project
+    repo_yml = "version: 1\nagents:\n  helper:\n    permissions: [read, comment]\n"
+    sim.commit_files(project, "feature/r", {".mate.yml": repo_yml}, start_branch="main")
+    sim.open_merge_request(
+        project, "feature/r", "main", author=world.human, title="R", assignees=["mate-bot"]
+    )
+    delivery = Delivery.objects.get()
+    live = [
+        (o.event, o.detail.get("trigger"), o.detail.get("agent"), o.detail.get("authorities"))
+        for o in delivery.outcomes.order_by("position")
+    ]
+    files = {
+        "t.yml": world.tenant.current_config().text,
+        "r.yml": repo_yml,
+        "p.json": json.dumps(delivery.body),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    out = StringIO()
+    call_command(
+        "mate",
+        "route",
+        "--tenant",
+        str(tmp_path / "t.yml"),
+        "--repo",
+        str(tmp_path / "r.yml"),
+        "--bot",
+        "mate-bot",
+        "--event-type",
+        delivery.hook,
+        "--payload",
+        str(tmp_path / "p.json"),
+        "--json",
+        stdout=out,
+    )
+    offline = [
+        (e["event"], e["trigger"], e["agent"], e["authorities"])
+        for e in json.loads(out.getvalue())["events"]
+    ]
+    assert offline == live
+    assert [e for e, *_ in live] == ["mr_opened", "mr_assigned"]
