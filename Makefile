@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format venv migrate clean agent-image
+.PHONY: run test lint format venv migrate clean agent-image demo
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -40,3 +40,24 @@ clean:
 ## make agent-image: build mate-base, mate-agent and mate-test-agent from scratch (cached by recipe)
 agent-image:
 	bash jobs/agent/build.sh
+
+## make demo: Mate + the GitLab simulator + the LLM stand-in on this machine (needs Docker); assigns
+## an issue to the bot and prints the console URL of the job. DEMO_ARGS="--port 8001" to change.
+demo:
+	@if ! command -v docker >/dev/null 2>&1; then \
+	  echo "make demo: Docker is not installed, and agent jobs run in Docker containers." >&2; \
+	  echo "  Install Docker Engine (https://docs.docker.com/engine/install/), start it," >&2; \
+	  echo "  check that 'docker info' works, then run 'make demo' again." >&2; \
+	  exit 2; \
+	fi
+	@if ! docker info >/dev/null 2>&1; then \
+	  echo "make demo: Docker is installed but its engine does not answer:" >&2; \
+	  docker info 2>&1 | grep -iE 'error|cannot|denied' | head -n 3 | sed 's/^/  /' >&2; \
+	  echo "  Start it (sudo systemctl start docker), or let your user use it" >&2; \
+	  echo "  (sudo usermod -aG docker \$$USER, then log in again); check with 'docker info'." >&2; \
+	  exit 2; \
+	fi
+	@$(MAKE) --no-print-directory migrate
+	bash jobs/agent/build.sh
+	$(BIN)/python manage.py mate ensure-operator
+	$(BIN)/python manage.py mate demo $(DEMO_ARGS)

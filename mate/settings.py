@@ -246,6 +246,10 @@ MATE_OPENROUTER_MODELS_URL = env.str(
 # listen on that address or 0.0.0.0, and DJANGO_ALLOWED_HOSTS must include it).
 MATE_TOOL_BASE_URL = env.str("MATE_TOOL_BASE_URL", default="")
 MATE_TOOL_PORT = env.int("MATE_TOOL_PORT", default=8000)
+# Where agent containers reach the Anthropic API for tenants whose LLM provider is Anthropic (an
+# LLM gateway or proxy); empty: claude-code's default (api.anthropic.com). OpenRouter tenants
+# always get OpenRouter's Anthropic-compatible endpoint.
+MATE_ANTHROPIC_BASE_URL = env.str("MATE_ANTHROPIC_BASE_URL", default="")
 MATE_WATCHDOG_SECONDS = env.int("MATE_WATCHDOG_SECONDS", default=300)
 MATE_REAP_GRACE_SECONDS = env.int("MATE_REAP_GRACE_SECONDS", default=120)
 MATE_MAX_LOG_LINES = env.int("MATE_MAX_LOG_LINES", default=20_000)

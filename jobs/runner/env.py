@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from jobs.models import Job
 from jobs.runner import hardening
 from jobs.runner.task import build_task
@@ -40,12 +42,20 @@ def clone_url(gitlab_url: str, project_path: str) -> str:
 
 
 def llm_env(provider: str, key: str) -> dict[str, str]:
-    """The tenant's LLM key in the shape claude-code expects for its provider."""
+    """The tenant's LLM key in the shape claude-code expects for its provider.
+
+    For Anthropic, the operator's ``MATE_ANTHROPIC_BASE_URL`` (an LLM gateway or proxy in front
+    of the Anthropic API) becomes ``ANTHROPIC_BASE_URL``; unset, claude-code uses its default.
+    """
     if not key:
         return {}
     if provider == LLMProvider.OPENROUTER:
         return {"OPENROUTER_API_KEY": key, "ANTHROPIC_BASE_URL": OPENROUTER_ANTHROPIC_BASE_URL}
-    return {"ANTHROPIC_AUTH_TOKEN": key}
+    values = {"ANTHROPIC_AUTH_TOKEN": key}
+    base_url = (settings.MATE_ANTHROPIC_BASE_URL or "").strip().rstrip("/")
+    if base_url:
+        values["ANTHROPIC_BASE_URL"] = base_url
+    return values
 
 
 def build_env(

@@ -6,4 +6,5 @@ SUBCOMMANDS = {
     "validate": "mate.cli.validate",
     "rotate-keys": "mate.cli.rotate_keys",
     "route": "mate.cli.route",
+    "demo": "mate.cli.demo",
 }

@@ -1,8 +1,9 @@
 """A GitLab stand-in for tests and demos (DESIGN §5).
 
 ``GitLabSim`` serves the part of GitLab's REST API v4 Mate uses, real git repositories over
-smart HTTP, and sends webhooks the way GitLab does. It binds to 127.0.0.1 only and imports
-nothing from Django. In tests use the ``gitlab_sim`` fixture (a fresh simulator per test)::
+smart HTTP, and sends webhooks the way GitLab does. It binds to 127.0.0.1 (or to ``host``, e.g.
+a Docker bridge gateway of this machine) and imports nothing from Django. In tests use the
+``gitlab_sim`` fixture (a fresh simulator per test)::
 
     bot = gitlab_sim.add_user("mate-bot")
     token = gitlab_sim.add_pat(bot, ["api"])

@@ -134,7 +134,7 @@ def project_entity(sim: GitLabSim, project: Project, viewer: User | None) -> dic
         "default_branch": project.default_branch if repo.branches() else None,
         "tag_list": [],
         "topics": [],
-        "ssh_url_to_repo": f"git@127.0.0.1:{project.path_with_namespace}.git",
+        "ssh_url_to_repo": f"git@{sim.host}:{project.path_with_namespace}.git",
         "http_url_to_repo": f"{web}.git",
         "web_url": web,
         "readme_url": None,

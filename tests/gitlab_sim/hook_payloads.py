@@ -30,7 +30,7 @@ def user_attrs(user: User) -> dict:
 
 def project_attrs(sim: GitLabSim, project: Project) -> dict:
     web = f"{sim.url}/{project.path_with_namespace}"
-    ssh = f"git@127.0.0.1:{project.path_with_namespace}.git"
+    ssh = f"git@{sim.host}:{project.path_with_namespace}.git"
     return {
         "id": project.id,
         "name": project.name,
@@ -55,7 +55,7 @@ def repository_attrs(sim: GitLabSim, project: Project) -> dict:
     web = f"{sim.url}/{project.path_with_namespace}"
     return {
         "name": project.name,
-        "url": f"git@127.0.0.1:{project.path_with_namespace}.git",
+        "url": f"git@{sim.host}:{project.path_with_namespace}.git",
         "description": project.description,
         "homepage": web,
     }

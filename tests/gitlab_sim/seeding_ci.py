@@ -114,7 +114,7 @@ class CISeedingMixin:
         events=None,
     ) -> Hook:
         """A project webhook. ``events``: names like "issues", "merge_requests", "note", "pipeline"."""
-        require_loopback(url)
+        require_loopback(url, self.host)
         if signing_token is not None:
             signing_key(signing_token)
         with self.state.lock:

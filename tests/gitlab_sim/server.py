@@ -155,6 +155,6 @@ class SimServer(ThreadingHTTPServer):
 
 
 def make_server(sim: GitLabSim, port: int) -> SimServer:
-    server = SimServer(("127.0.0.1", port), Handler)
+    server = SimServer((sim.host, port), Handler)
     server.sim = sim
     return server

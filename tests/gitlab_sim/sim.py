@@ -69,9 +69,17 @@ class RequestRecord:
 
 
 class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin):
-    """A GitLab stand-in on 127.0.0.1. Use as a context manager or start()/stop()."""
+    """A GitLab stand-in on 127.0.0.1. Use as a context manager or start()/stop().
 
-    def __init__(self, port: int = 0, root: str | Path | None = None) -> None:
+    ``host`` is the address to listen on and to name in every URL the simulator hands out
+    (``url``, ``web_url``, ``http_url_to_repo``...): e.g. a Docker bridge's gateway address, so
+    that containers on that bridge can reach it. Loopback or an address of this machine only.
+    """
+
+    def __init__(
+        self, port: int = 0, root: str | Path | None = None, host: str = "127.0.0.1"
+    ) -> None:
+        self.host = host
         self._port = port
         self._root_arg = Path(root) if root else None
         self._server: ThreadingHTTPServer | None = None
@@ -148,7 +156,7 @@ class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def api_url(self) -> str:
@@ -185,7 +193,7 @@ class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin):
     def clone_url(self, project, token: str | None = None, username: str = "oauth2") -> str:
         project = self.state.require_project(project)
         auth = f"{username}:{token}@" if token else ""
-        return f"http://{auth}127.0.0.1:{self.port}/{project.path_with_namespace}.git"
+        return f"http://{auth}{self.host}:{self.port}/{project.path_with_namespace}.git"
 
     def identity(self, user: User) -> Identity:
         return Identity(user.name, user.email)
