@@ -264,17 +264,24 @@ if not 10 <= MATE_WATCHDOG_SECONDS <= 300:
     )
 
 # --- Logging ----------------------------------------------------------------------------
+# JSON lines in production (one object per record, redacted), readable text in development.
+MATE_LOG_FORMAT = env.str("MATE_LOG_FORMAT", default="json" if PRODUCTION else "plain")
+if MATE_LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(
+        f"MATE_LOG_FORMAT={MATE_LOG_FORMAT!r} is not valid; use json or plain"
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "mate.redaction.RedactingFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "mate.logformat.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": MATE_LOG_FORMAT,
             "filters": ["redact"],
         }
     },

@@ -49,3 +49,31 @@ def test_logging_filter_redacts_args_and_tracebacks(caplog):
     text = caplog.text + "".join(r.exc_text or "" for r in caplog.records)
     assert SECRETS[0] not in text and SECRETS[1] not in text
     assert "RuntimeError" in text
+
+
+def test_json_log_lines_are_structured_and_redacted():
+    import json
+
+    from mate.logformat import JsonFormatter
+
+    logger = logging.getLogger("tests.jsonlog")
+    stream = __import__("io").StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("job %s used %s", "j1", SECRETS[0], extra={"job": "j1"})
+        try:
+            raise ValueError(SECRETS[2])
+        except ValueError:
+            logger.exception("failed")
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = True
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["level"] == "WARNING" and first["logger"] == "tests.jsonlog"
+    assert first["job"] == "j1"
+    assert SECRETS[0] not in first["message"] and MARK in first["message"]
+    assert "ValueError" in second["traceback"] and SECRETS[2] not in second["traceback"]
