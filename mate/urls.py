@@ -5,6 +5,7 @@ from django.urls import include, path
 import jobs.console_urls
 import tenants.urls
 from mate import health, metrics
+from mate.auth import login_view  # sign-in with brute-force limits (T22)
 from mate.csp import content_security_policy, with_policy
 
 # The operator console: every app's pages share the ``console`` namespace (console:home is the
@@ -17,11 +18,7 @@ console_patterns = (
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("metrics", metrics.metrics_view, name="metrics"),
-    path(
-        "login/",
-        content_security_policy(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
-        name="login",
-    ),
+    path("login/", content_security_policy(login_view), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("jobs.urls")),

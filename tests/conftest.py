@@ -19,11 +19,16 @@ def pytest_report_header(config):
 
 @pytest.fixture(autouse=True)
 def _isolated_rate_limits_and_no_internet(settings):
-    """Rate-limit counters live in the shared cache; start each test from zero. No test may
-    reach the internet, so the OpenRouter catalogue is off unless a test points it at a local
-    server."""
-    from django.core.cache import cache
+    """Rate-limit counters live in the cache: each test gets its own in-process cache, so two
+    test runs on one machine (or a running Mate) never share counters. No test may reach the
+    internet, so the OpenRouter catalogue is off unless a test points it at a local server."""
+    import uuid
 
-    cache.clear()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{uuid.uuid4().hex}",
+        }
+    }
     settings.MATE_OPENROUTER_MODELS_URL = ""
     yield

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -44,6 +45,17 @@ def error_response(failure: errors.ToolError) -> Response:
     return Response({"error": failure.as_dict()}, status=failure.status)
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
 def parse_json_body(request) -> Any:
     """The request body as JSON (an empty body is ``{}``); ToolError(validation) otherwise."""
     try:
@@ -59,8 +71,9 @@ def parse_json_body(request) -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        # Strict JSON (no NaN or Infinity, finite numbers): what the audit row can store.
+        return json.loads(raw, parse_constant=_no_constants, parse_float=_finite)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.ToolError(errors.VALIDATION, "the request body must be JSON")
 
 

@@ -9,6 +9,7 @@ the outcome.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -27,6 +28,12 @@ logger = logging.getLogger(__name__)
 AUDIT_VALUE_MAX = 500
 AUDIT_ITEMS_MAX = 50
 AUDIT_DEPTH_MAX = 6
+# What a PostgreSQL jsonb or text column refuses: NUL and unpaired UTF-16 surrogates.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def check_rate(job: Job) -> None:
@@ -46,7 +53,7 @@ def audit_value(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:
     if depth > AUDIT_DEPTH_MAX:
         return "[nested too deep]"
     if isinstance(value, str):
-        text = redact(value, secrets)
+        text = storable(redact(value, secrets))
         if len(text) > AUDIT_VALUE_MAX:
             return f"{text[:AUDIT_VALUE_MAX]}…[{len(text) - AUDIT_VALUE_MAX} more characters]"
         return text
@@ -98,13 +105,13 @@ def _record(
     else:
         outcome = ToolCall.Outcome.DENIED if failure.denied else ToolCall.Outcome.ERROR
     category = failure.category if failure else ""
-    tool_name = redact(str(name))[:100]
+    tool_name = storable(redact(str(name)))[:100]
     ToolCall.objects.create(
         job=ctx.job,
         tenant=ctx.job.tenant,
         tool=tool_name,
         transport=transport,
-        arguments=audit_arguments(ctx, arguments),
+        arguments=audit_arguments(ctx, arguments) if arguments is not None else {},
         outcome=outcome,
         error_category=category,
         denial_reason=(failure.reason if failure else "")[:300],

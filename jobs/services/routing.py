@@ -55,8 +55,23 @@ def process_delivery(delivery_id: int) -> None:
         if not derivation.events:
             outcomes = [(None, Outcome(Resolution.IGNORED, derivation.ignored or "no event"))]
         else:
-            outcomes = [(ev, route_event(tenant, delivery, ev, bots)) for ev in derivation.events]
+            outcomes = [(ev, _route_safely(tenant, delivery, ev, bots)) for ev in derivation.events]
         _record(delivery, outcomes)
+
+
+def _route_safely(tenant: Tenant, delivery: Delivery, event: Event, bots: list[Bot]) -> Outcome:
+    """Route one event in its own savepoint. A failure nobody foresaw (a value the database
+    cannot hold, a bug) becomes this event's logged outcome: raising would leave the delivery
+    accepted and the sweeper would retry it forever."""
+    try:
+        with transaction.atomic():
+            return route_event(tenant, delivery, event, bots)
+    except Exception as exc:
+        log.exception("routing %s of delivery %s failed", event.event, delivery.uid)
+        return Outcome(
+            Resolution.REFUSED,
+            f"could not route this event ({type(exc).__name__}); see Mate's logs",
+        )
 
 
 def _record(delivery: Delivery, outcomes: list[tuple[Event | None, Outcome]]) -> None:
