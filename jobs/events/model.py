@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from configschema.events import EVENTS
+
 EventName = Literal[
     "issue_assigned",
     "mr_assigned",
@@ -15,14 +17,9 @@ EventName = Literal[
 ]
 ObjectKind = Literal["issue", "merge_request", "pipeline"]
 
-EVENT_NAMES: tuple[EventName, ...] = (
-    "issue_assigned",
-    "mr_assigned",
-    "mr_opened",
-    "comment_mention",
-    "label_applied",
-    "pipeline_failed",
-)
+# One list of event names for the configuration language and detection alike.
+EVENT_NAMES: tuple[EventName, ...] = EVENTS  # type: ignore[assignment]
+assert set(EVENT_NAMES) == set(EventName.__args__)  # noqa: S101 - the Literal must match
 
 ISSUE_HOOKS = frozenset({"Issue Hook", "Confidential Issue Hook"})
 NOTE_HOOKS = frozenset({"Note Hook", "Confidential Note Hook"})
