@@ -126,10 +126,16 @@ def clear_signing_secret(*, tenant: Tenant) -> None:
     )
 
 
-def set_suspended(*, tenant: Tenant, suspended: bool) -> None:
-    """Support staff's kill switch. Deliveries are still recorded; no job is dispatched.
-
-    Canceling the tenant's running jobs is wired in by the jobs app when it exists.
-    """
+def set_suspended(*, tenant: Tenant, suspended: bool) -> int:
+    """Support staff's kill switch (SPEC §1): deliveries are still recorded, routing dispatches
+    nothing, and every unfinished job of the tenant is canceled. Returns how many were."""
     tenant.suspended_at = timezone.now() if suspended else None
     tenant.save(update_fields=["suspended_at"])
+    if not suspended:
+        return 0
+    # Imported here: the jobs app builds on tenants, not the other way round.
+    from jobs.models import FINAL_STATUSES, Job
+    from jobs.services.lifecycle import cancel_job
+
+    unfinished = Job.objects.for_tenant(tenant).exclude(status__in=FINAL_STATUSES)
+    return sum(cancel_job(job, "the tenant was suspended") for job in unfinished)

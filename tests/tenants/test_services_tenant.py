@@ -109,3 +109,39 @@ def test_members_add_change_and_the_last_owner_rule():
     assert list(Membership.objects.for_tenant(tenant).values_list("user__username", flat=True)) == [
         "bob"
     ]
+
+
+def test_suspending_cancels_the_tenants_unfinished_jobs_only():
+    from jobs.models import Job, JobStatus, Outcome
+
+    tenant, other = TenantFactory(), TenantFactory()
+
+    def job(owner, status, key):
+        return Job.objects.create(
+            tenant=owner,
+            event_key=key,
+            event="issue_assigned",
+            bot_username="b",
+            agent="a",
+            trigger="tenant[0]",
+            project_id=1,
+            object_kind="issue",
+            object_iid=1,
+            loop_key="issue/1",
+            status=status,
+            worker="elsewhere:1",
+        )
+
+    pending = job(tenant, JobStatus.PENDING, "p")
+    running = job(tenant, JobStatus.RUNNING, "r")
+    done = job(tenant, JobStatus.DONE, "d")
+    theirs = job(other, JobStatus.RUNNING, "o")
+
+    assert services.set_suspended(tenant=tenant, suspended=True) == 2
+    for row in (pending, running, done, theirs):
+        row.refresh_from_db()
+    assert (pending.status, pending.outcome) == (JobStatus.CANCELED, Outcome.CANCELED)
+    assert running.cancel_requested_at is not None  # its worker stops the container
+    assert running.cancel_reason == "the tenant was suspended"
+    assert done.status == JobStatus.DONE and done.cancel_requested_at is None
+    assert theirs.cancel_requested_at is None
