@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from jobs.models import Job, JobEvent
+from mate.jsonsafe import storable
 from mate.redaction import redact
 
 MAX_TEXT = 4000
@@ -16,8 +17,8 @@ MAX_TEXT = 4000
 
 def _clean(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
-        # PostgreSQL's jsonb cannot hold NUL; an agent printing one must not break the log.
-        return redact(value, secrets).replace("\x00", "\ufffd")[:MAX_TEXT]
+        # jsonb cannot hold NUL or lone surrogates; an agent printing one must not break the log.
+        return storable(redact(value, secrets))[:MAX_TEXT]
     if isinstance(value, dict):
         return {k: _clean(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple):

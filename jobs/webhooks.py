@@ -9,9 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
-import math
-import re
 import secrets
 import time
 import uuid
@@ -22,13 +19,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from jobs.services.ingest import accept_delivery
+from mate.jsonsafe import loads_strict, storable
 from mate.ratelimit import Limit, client_address
 from tenants.models import Tenant
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 MAX_JSON_DEPTH = 100  # GitLab's payloads nest a handful of levels
-# What a PostgreSQL jsonb or text column refuses: NUL and unpaired UTF-16 surrogates.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 DROPPED_HEADERS = frozenset({"x-gitlab-token", "authorization", "cookie", "webhook-signature"})
 _DUMMY_SECRET = secrets.token_urlsafe(32)
 
@@ -84,42 +80,24 @@ def _read_body(request, limit: int) -> bytes | None:
     return None if len(body) > limit else body
 
 
-def _not_a_number(name: str) -> float:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e400: no database can store it
-        raise ValueError("number out of range")
-    return value
-
-
-def _text(value: str) -> str:
-    return _UNSTORABLE.sub("\ufffd", value)
-
-
 def _storable(value, depth: int = 0):
     """``value`` with NULs and lone surrogates in strings replaced by U+FFFD (valid JSON, but
     the database cannot store them); ValueError when nested deeper than MAX_JSON_DEPTH."""
     if depth > MAX_JSON_DEPTH:
         raise ValueError("nested too deeply")
     if isinstance(value, str):
-        return _text(value)
+        return storable(value)
     if isinstance(value, list):
         return [_storable(item, depth + 1) for item in value]
     if isinstance(value, dict):
-        return {_text(key): _storable(item, depth + 1) for key, item in value.items()}
+        return {storable(key): _storable(item, depth + 1) for key, item in value.items()}
     return value
 
 
 def parse_body(body: bytes):
     """The body as storable JSON; ValueError for what is not JSON (RFC 8259: no NaN or
     Infinity) or cannot be stored (numbers out of range, nesting deeper than MAX_JSON_DEPTH)."""
-    try:
-        return _storable(json.loads(body, parse_constant=_not_a_number, parse_float=_finite))
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
+    return _storable(loads_strict(body))
 
 
 def _unauthorized(address: str) -> HttpResponse:
@@ -152,14 +130,16 @@ def receive(request, tenant_id: str) -> HttpResponse:
     if not isinstance(payload, dict):
         return JsonResponse({"error": "body must be a JSON object"}, status=400)
     headers = {
-        _text(k): _text(v) for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS
+        storable(k): storable(v)
+        for k, v in request.headers.items()
+        if k.lower() not in DROPPED_HEADERS
     }
     key = request.headers.get("Idempotency-Key") or request.headers.get("X-Gitlab-Event-UUID")
     delivery, created = accept_delivery(
         tenant=tenant,
-        hook=_text(request.headers.get("X-Gitlab-Event", "")),
+        hook=storable(request.headers.get("X-Gitlab-Event", "")),
         headers=headers,
         body=payload,
-        idempotency_key=_text(key) if key else key,
+        idempotency_key=storable(key) if key else key,
     )
     return JsonResponse({"delivery": str(delivery.uid), "duplicate": not created})

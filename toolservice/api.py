@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +24,7 @@ from rest_framework.views import APIView
 
 from jobs import credentials, timeline
 from jobs.models import Job
+from mate.jsonsafe import loads_strict
 from toolservice import calls, errors
 from toolservice.auth import JobCredentialAuthentication
 from toolservice.models import ToolCall
@@ -45,17 +44,6 @@ def error_response(failure: errors.ToolError) -> Response:
     return Response({"error": failure.as_dict()}, status=failure.status)
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError("number out of range")
-    return value
-
-
 def parse_json_body(request) -> Any:
     """The request body as JSON (an empty body is ``{}``); ToolError(validation) otherwise."""
     try:
@@ -72,8 +60,8 @@ def parse_json_body(request) -> Any:
         return {}
     try:
         # Strict JSON (no NaN or Infinity, finite numbers): what the audit row can store.
-        return json.loads(raw, parse_constant=_no_constants, parse_float=_finite)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        return loads_strict(raw)
+    except (ValueError, UnicodeDecodeError):
         raise errors.ToolError(errors.VALIDATION, "the request body must be JSON")
 
 

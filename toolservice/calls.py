@@ -9,7 +9,6 @@ the outcome.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from typing import Any
 
@@ -17,6 +16,7 @@ from django.conf import settings
 
 from jobs import timeline
 from jobs.models import Job
+from mate.jsonsafe import storable
 from mate.ratelimit import Limit
 from mate.redaction import redact
 from toolservice import errors, registry, scope
@@ -28,12 +28,6 @@ logger = logging.getLogger(__name__)
 AUDIT_VALUE_MAX = 500
 AUDIT_ITEMS_MAX = 50
 AUDIT_DEPTH_MAX = 6
-# What a PostgreSQL jsonb or text column refuses: NUL and unpaired UTF-16 surrogates.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def storable(text: str) -> str:
-    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def check_rate(job: Job) -> None:
