@@ -36,7 +36,7 @@ TOO_MANY = (
 
 
 def _limit_per_minute() -> int:
-    return int(getattr(settings, "MATE_LOGIN_FAILURES_PER_MINUTE", 10))
+    return settings.MATE_LOGIN_FAILURES_PER_MINUTE
 
 
 def _counters(request) -> list[tuple[Limit, str]]:
