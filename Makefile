@@ -22,9 +22,11 @@ run: migrate
 	$(BIN)/python manage.py mate ensure-operator
 	$(BIN)/honcho start -f Procfile
 
-## make test: ruff and the whole pytest suite
+## make test: ruff, the whole pytest suite, then the chaos stage (tests/chaos: kills and restarts
+## the worker, Redis and PostgreSQL under load; it starts its own PostgreSQL and Redis)
 test: $(STAMP) lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m chaos tests/chaos $(CHAOS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

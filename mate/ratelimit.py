@@ -1,11 +1,25 @@
 """Fixed-window counters in the shared cache, for rate limits that must hold across processes
-(failed webhook credentials, logins, job credentials). Checked before any expensive work."""
+(failed webhook credentials, logins, job credentials). Checked before any expensive work.
+
+When the cache cannot be reached (Redis restarting), a limit lets the request through and logs a
+warning: an outage of the cache must not turn GitLab's valid deliveries or operators' sign-ins
+into errors (THREATS T30). Credentials are still checked; only the throttle is off meanwhile.
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.cache import cache
+
+log = logging.getLogger(__name__)
+
+
+def _cache_down(scope: str, exc: Exception) -> None:
+    log.warning(
+        "rate limit %s not enforced: the cache is unreachable (%s)", scope, type(exc).__name__
+    )
 
 
 class Limit:
@@ -17,17 +31,26 @@ class Limit:
 
     def exceeded(self, ident: str) -> bool:
         """True once ``limit`` hits were recorded for ``ident`` in the current window."""
-        return (cache.get(self._key(ident)) or 0) >= self.limit
+        try:
+            return (cache.get(self._key(ident)) or 0) >= self.limit
+        except Exception as exc:  # the cache backend's connection errors have no common base
+            _cache_down(self.scope, exc)
+            return False
 
     def hit(self, ident: str) -> int:
+        """Count one hit; returns the count in this window (0 when the cache is unreachable)."""
         key = self._key(ident)
-        if cache.add(key, 1, timeout=self.window + 1):
-            return 1
         try:
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=self.window + 1)
-            return 1
+            if cache.add(key, 1, timeout=self.window + 1):
+                return 1
+            try:
+                return cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, timeout=self.window + 1)
+                return 1
+        except Exception as exc:
+            _cache_down(self.scope, exc)
+            return 0
 
 
 def client_address(request) -> str:

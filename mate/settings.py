@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "mate.dbdown.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -223,7 +224,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Periodic work of SPEC §9; each entry names a task that later issues implement.
 CELERY_BEAT_SCHEDULE = {
     "purge-old-data": {"task": "jobs.purge_old_data", "schedule": crontab(hour=3, minute=17)},
-    "every-minute": {"task": "jobs.periodic_minute", "schedule": 60.0},
+    "every-minute": {
+        "task": "jobs.periodic_minute",
+        "schedule": float(env.int("MATE_RECONCILE_SECONDS", default=60)),
+    },
 }
 
 # --- Mate -------------------------------------------------------------------------------
@@ -253,6 +257,11 @@ MATE_TOOL_PORT = env.int("MATE_TOOL_PORT", default=8000)
 MATE_ANTHROPIC_BASE_URL = env.str("MATE_ANTHROPIC_BASE_URL", default="")
 MATE_WATCHDOG_SECONDS = env.int("MATE_WATCHDOG_SECONDS", default=300)
 MATE_REAP_GRACE_SECONDS = env.int("MATE_REAP_GRACE_SECONDS", default=120)
+# The reconciler (jobs.periodic_minute) re-queues deliveries still unprocessed after
+# MATE_SWEEP_GRACE_SECONDS and STARTING jobs no worker claimed after MATE_REQUEUE_AFTER_SECONDS
+# (the broker lost them). Shorter values recover faster and risk re-queueing work in flight.
+MATE_SWEEP_GRACE_SECONDS = env.int("MATE_SWEEP_GRACE_SECONDS", default=30)
+MATE_REQUEUE_AFTER_SECONDS = env.int("MATE_REQUEUE_AFTER_SECONDS", default=60)
 MATE_MAX_LOG_LINES = env.int("MATE_MAX_LOG_LINES", default=20_000)
 MATE_DOCKER_TIMEOUT = env.int("MATE_DOCKER_TIMEOUT", default=60)
 # Labels this installation's job containers (mate.scope) so that two installations sharing one

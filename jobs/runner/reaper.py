@@ -2,7 +2,8 @@
 
 For each job in STARTING, RUNNING or FINISHING:
 
-* a STARTING job no worker has claimed for a minute is queued again (the broker lost it);
+* a STARTING job no worker has claimed for ``MATE_REQUEUE_AFTER_SECONDS`` (a minute) is queued
+  again (the broker lost it);
 * a job whose worker is gone ends ERRORED (CANCELED if a cancel was requested), its container
   removed and its tokens revoked. Gone means: the worker ran on this host and its process no
   longer exists, or the job is RUNNING and its container has vanished or exited well over a
@@ -32,8 +33,6 @@ from jobs.runner import containers, hardening, launch
 from jobs.runner.containers import RunnerError
 
 log = logging.getLogger(__name__)
-
-REQUEUE_AFTER = timedelta(seconds=60)
 
 
 def _grace() -> timedelta:
@@ -127,7 +126,8 @@ def _reap_job(job: Job, client, now: datetime) -> str | None:
     from jobs.services import lifecycle
 
     if job.status == JobStatus.STARTING and not job.worker:
-        if now - (job.last_activity_at or job.created_at) > REQUEUE_AFTER:
+        requeue_after = timedelta(seconds=settings.MATE_REQUEUE_AFTER_SECONDS)
+        if now - (job.last_activity_at or job.created_at) > requeue_after:
             lifecycle.enqueue_run(job.pk)
             return "requeued"
         return None

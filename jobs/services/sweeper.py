@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from jobs.models import Delivery
 from jobs.services.ingest import enqueue_processing
 
-GRACE = timedelta(seconds=30)
 BATCH = 500
 
 
-def requeue_stuck_deliveries(*, older_than: timedelta = GRACE) -> int:
-    """Queue every delivery still ``accepted`` after ``older_than``; returns how many."""
+def requeue_stuck_deliveries(*, older_than: timedelta | None = None) -> int:
+    """Queue every delivery still ``accepted`` after ``older_than`` (default
+    ``MATE_SWEEP_GRACE_SECONDS``); returns how many."""
+    if older_than is None:
+        older_than = timedelta(seconds=settings.MATE_SWEEP_GRACE_SECONDS)
     stuck = (
         Delivery.objects.filter(
             state=Delivery.State.ACCEPTED, received_at__lt=timezone.now() - older_than

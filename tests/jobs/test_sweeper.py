@@ -78,3 +78,14 @@ def test_broker_down_at_enqueue_raises_nothing_and_leaves_it_for_the_sweeper(tmp
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("returned")
     assert "could not queue delivery 4242" in result.stderr
+
+
+def test_the_grace_period_comes_from_the_setting(eager, settings):
+    tenant = TenantFactory()
+    delivery = _delivery(tenant, 20, key="twenty-seconds-old")
+    settings.MATE_SWEEP_GRACE_SECONDS = 60
+    assert requeue_stuck_deliveries() == 0
+    settings.MATE_SWEEP_GRACE_SECONDS = 10
+    assert requeue_stuck_deliveries() == 1
+    delivery.refresh_from_db()
+    assert delivery.state == Delivery.State.PROCESSED

@@ -199,3 +199,57 @@ def test_signed_deliveries_need_a_valid_fresh_signature(client, tenant):
 
 def test_get_is_not_allowed(client, tenant):
     assert client.get(f"/hook/{tenant.uid}").status_code == 405
+
+
+def _unreachable_cache(settings) -> None:
+    """A Redis cache on a port nothing listens on (Redis restarting, THREATS T30)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 1},
+        }
+    }
+
+
+def test_a_valid_delivery_is_accepted_while_the_cache_is_down(client, tenant, settings, caplog):
+    _unreachable_cache(settings)
+    response = post(client, tenant.uid, **{"X-Gitlab-Event": "Push Hook", "Idempotency-Key": "c1"})
+    assert response.status_code == 200
+    assert Delivery.objects.get().idempotency_key == "c1"
+    # A forged one is still refused; only the throttle is off, and that is logged.
+    assert post(client, tenant.uid, token="wrong").status_code == 401
+    assert "rate limit hook-fail not enforced: the cache is unreachable" in caplog.text
+
+
+def test_database_outage_is_a_503_with_retry_after(client, tenant, monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from jobs import webhooks
+
+    def refused(_tenant_id):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    monkeypatch.setattr(webhooks, "_tenant", refused)
+    response = post(client, tenant.uid, **{"X-Gitlab-Event": "Push Hook"})
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json() == {"error": "the database is unavailable; try again shortly"}
+    assert "127.0.0.1" not in response.content.decode()
+    assert "/hook/" in caplog.text and "database unavailable (OperationalError)" in caplog.text
+
+
+def test_other_errors_stay_500(client, tenant, monkeypatch):
+    from jobs import webhooks
+
+    def broken(_tenant_id):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(webhooks, "_tenant", broken)
+    client.raise_request_exception = False
+    assert post(client, tenant.uid).status_code == 500

@@ -127,6 +127,18 @@ def test_an_unclaimed_starting_job_is_queued_again(runner_world, monkeypatch):
     assert Job.objects.get(pk=fresh.pk).status == JobStatus.STARTING
 
 
+def test_the_requeue_delay_comes_from_the_setting(runner_world, monkeypatch, settings):
+    queued = []
+    monkeypatch.setattr(lifecycle, "enqueue_run", queued.append)
+    job = runner_world.job()
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(seconds=20))
+    settings.MATE_REQUEUE_AFTER_SECONDS = 60
+    assert lifecycle.reap()["requeued"] == 0
+    settings.MATE_REQUEUE_AFTER_SECONDS = 10
+    assert lifecycle.reap()["requeued"] == 1
+    assert queued == [job.pk]
+
+
 def test_a_canceled_job_whose_worker_died_still_ends_canceled(runner_world, docker_client):
     job, container = _running(runner_world, _dead_worker())
     lifecycle.cancel_job(job, "operator gave up")
