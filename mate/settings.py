@@ -263,6 +263,17 @@ MATE_REAP_GRACE_SECONDS = env.int("MATE_REAP_GRACE_SECONDS", default=120)
 MATE_SWEEP_GRACE_SECONDS = env.int("MATE_SWEEP_GRACE_SECONDS", default=30)
 MATE_REQUEUE_AFTER_SECONDS = env.int("MATE_REQUEUE_AFTER_SECONDS", default=60)
 MATE_MAX_LOG_LINES = env.int("MATE_MAX_LOG_LINES", default=20_000)
+# Tool service limits (SPEC §7.2): a burst window per job, a total per job, and failed job
+# credential checks per address per minute.
+MATE_TOOL_BURST = env.int("MATE_TOOL_BURST", default=60)
+MATE_TOOL_BURST_SECONDS = env.int("MATE_TOOL_BURST_SECONDS", default=10)
+MATE_TOOL_CALLS_PER_JOB = env.int("MATE_TOOL_CALLS_PER_JOB", default=2000)
+MATE_TOOL_AUTH_FAILURES_PER_MINUTE = env.int("MATE_TOOL_AUTH_FAILURES_PER_MINUTE", default=30)
+# How often the jobs console refreshes unfinished rows and timelines, in milliseconds.
+MATE_CONSOLE_REFRESH_MS = env.int("MATE_CONSOLE_REFRESH_MS", default=5000)
+# When set, GET /metrics needs "Authorization: Bearer <token>"; empty: /metrics is open (bind it
+# to a private network or set this).
+MATE_METRICS_TOKEN = env.str("MATE_METRICS_TOKEN", default="")
 MATE_DOCKER_TIMEOUT = env.int("MATE_DOCKER_TIMEOUT", default=60)
 # Labels this installation's job containers (mate.scope) so that two installations sharing one
 # Docker engine never reap each other's containers.

@@ -79,3 +79,47 @@ def test_celery_conventions():
     assert {q.name for q in app.conf.task_queues} == {"default", "jobs"}
     for entry in settings.CELERY_BEAT_SCHEDULE.values():
         assert entry["task"] in app.tasks, f"beat schedules unknown task {entry['task']}"
+
+
+READ_SETTINGS = """
+import json, django
+django.setup()
+from django.conf import settings as s
+names = json.loads(input())
+values = {name: getattr(s, name) for name in names}
+values["schedule"] = s.CELERY_BEAT_SCHEDULE["every-minute"]["schedule"]
+print(json.dumps(values))
+"""
+
+
+def test_operational_limits_come_from_the_environment(tmp_path):
+    import json
+
+    wanted = {
+        "MATE_RECONCILE_SECONDS": "7",
+        "MATE_SWEEP_GRACE_SECONDS": "11",
+        "MATE_REQUEUE_AFTER_SECONDS": "13",
+        "MATE_TOOL_BURST": "17",
+        "MATE_TOOL_BURST_SECONDS": "19",
+        "MATE_TOOL_CALLS_PER_JOB": "23",
+        "MATE_TOOL_AUTH_FAILURES_PER_MINUTE": "29",
+        "MATE_CONSOLE_REFRESH_MS": "1500",
+        "MATE_METRICS_TOKEN": "metrics-token-31",
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MATE_"))}
+    env.update(wanted, MATE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="mate.settings")
+    names = [n for n in wanted if n != "MATE_RECONCILE_SECONDS"]
+    done = subprocess.run(
+        [sys.executable, "-c", READ_SETTINGS],
+        cwd=ROOT,
+        env=env,
+        input=json.dumps(names),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    values = json.loads(done.stdout.strip().splitlines()[-1])
+    assert values.pop("schedule") == 7.0
+    assert values == {
+        n: (wanted[n] if n == "MATE_METRICS_TOKEN" else int(wanted[n])) for n in names
+    }
