@@ -12,6 +12,8 @@ import logging
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
+from mate.routes import route_of
+
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
@@ -30,7 +32,7 @@ class DatabaseUnavailableMiddleware:
         log.warning(
             "%s %s: database unavailable (%s); answered 503",
             request.method,
-            request.path,
+            route_of(request.path),
             type(exception).__name__,
         )
         return JsonResponse(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 
 MARK = "[REDACTED]"
+_REQUEST_LINE = re.compile(r'"([A-Z]+) (\S+) (HTTP/[0-9.]+)"')
 
 TOKEN_PATTERNS: tuple[re.Pattern[str], ...] = (
     # GitLab personal/project/group access tokens, deploy and runner tokens, OAuth.
@@ -38,6 +39,31 @@ def contains_secret(text: str, extra: Iterable[str] = ()) -> bool:
     return redact(text, extra) != text
 
 
+def _request_path_to_route(record: logging.LogRecord, message: str) -> str:
+    """Django's request records (``Not Found: /tools/<text>``) name the raw path and carry the
+    request: both become the matched route, since a path is text the caller chose."""
+    request = getattr(record, "request", None)
+    path = getattr(request, "path", None)
+    if request is None:
+        return message
+    if isinstance(path, str):
+        from mate.routes import route_of
+
+        route = route_of(path)
+        for raw in {getattr(request, "path_info", path), path}:
+            if raw and raw != "/":
+                message = message.replace(raw, route)
+        record.request = f"{getattr(request, 'method', '-')} {route}"
+    else:  # the development server's records carry its socket and the request line
+        from mate.routes import route_of
+
+        record.request = "[request]"
+        message = _REQUEST_LINE.sub(
+            lambda m: f'"{m[1]} {route_of(m[2].split("?", 1)[0])} {m[3]}"', message
+        )
+    return message
+
+
 class RedactingFilter(logging.Filter):
     """Logging filter: formats the message once, redacts it, and drops the raw args."""
 
@@ -46,6 +72,7 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a broken format string must not kill logging
             message = str(record.msg)
+        message = _request_path_to_route(record, message)
         record.msg = redact(message)
         record.args = None
         if record.exc_info and record.exc_info[1] is not None:

@@ -28,6 +28,7 @@ from mate.jsonsafe import loads_strict
 from toolservice import calls, errors
 from toolservice.auth import JobCredentialAuthentication
 from toolservice.models import ToolCall
+from toolservice.registry import ToolContext
 from toolservice.schema import ERROR_RESPONSES
 
 MAX_BODY_BYTES = 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE default
@@ -171,7 +172,9 @@ class UsageView(ToolServiceView):
         cost = Decimal(str(body["cost_usd"])).quantize(Decimal("0.0001"))
         Job.objects.filter(pk=self.job.pk).update(cost_usd=cost)
         turns = body.get("num_turns")
-        usage = calls.audit_value(body.get("usage") or {}, ())
+        # The runtime's report is the agent's own text: the tenant's secrets are masked (T19).
+        secrets = calls.audit_secrets(ToolContext(self.job))
+        usage = calls.audit_value(body.get("usage") or {}, secrets)
         line = f"agent usage: ${cost} over {turns if turns is not None else '?'} turns"
         timeline.append(
             self.job,

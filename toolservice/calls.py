@@ -64,15 +64,28 @@ def audit_value(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:
     return f"[{type(value).__name__}]"
 
 
+def audit_secrets(ctx: ToolContext) -> tuple[str, ...]:
+    """The tenant's secrets to mask in what is stored; none when they cannot be decrypted."""
+    try:
+        return scope.tenant_secrets(ctx)
+    except Exception:  # undecryptable secrets must not lose the audit row
+        logger.warning("tool audit: tenant secrets unavailable for redaction")
+        return ()
+
+
 def audit_arguments(ctx: ToolContext, arguments: Any) -> Any:
     """Arguments as stored: long values cut, token shapes and the tenant's secrets masked."""
-    secrets: tuple[str, ...] = ()
-    if _has_text(arguments):
-        try:
-            secrets = scope.tenant_secrets(ctx)
-        except Exception:  # undecryptable secrets must not lose the audit row
-            logger.warning("tool audit: tenant secrets unavailable for redaction")
+    secrets = audit_secrets(ctx) if _has_text(arguments) else ()
     return audit_value(arguments, secrets)
+
+
+def audit_name(ctx: ToolContext, name: Any) -> str:
+    """The tool name as stored. A name that is no tool is the caller's own text (an agent can
+    put a secret it holds there), so the tenant's secrets are masked in it too (T19)."""
+    text = str(name)
+    if text not in {t.name for t in registry.catalogue()}:
+        text = redact(text, audit_secrets(ctx))
+    return storable(redact(text))[:100]
 
 
 def _has_text(value: Any) -> bool:
@@ -99,7 +112,7 @@ def _record(
     else:
         outcome = ToolCall.Outcome.DENIED if failure.denied else ToolCall.Outcome.ERROR
     category = failure.category if failure else ""
-    tool_name = storable(redact(str(name)))[:100]
+    tool_name = audit_name(ctx, name)
     ToolCall.objects.create(
         job=ctx.job,
         tenant=ctx.job.tenant,

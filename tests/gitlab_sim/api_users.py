@@ -152,7 +152,7 @@ def create_access_token(ctx: Ctx) -> Response:
         id=state.next_id("token"),
         user_id=bot.id,
         name=str(name),
-        token=new_token_string(),
+        token=new_token_string(ctx.sim.token_prefix),
         scopes=scopes,
         expires_at=expires_at,
         created_at=state.now(),

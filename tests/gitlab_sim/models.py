@@ -144,6 +144,14 @@ class Issue:
 
 
 @dataclass(eq=False)
+class Approval:
+    """One user's approval of a merge request (Approval: user, created_at)."""
+
+    user_id: int
+    created_at: dt.datetime
+
+
+@dataclass(eq=False)
 class MergeRequest:
     id: int
     iid: int
@@ -173,6 +181,8 @@ class MergeRequest:
     head_pipeline_id: int | None = None
     updated_by_id: int | None = None
     notes: list[Note] = field(default_factory=list)
+    approvals: list[Approval] = field(default_factory=list)
+    approvals_required: int | None = None  # None: the project's approvals_before_merge
 
     @property
     def draft(self) -> bool:
@@ -249,6 +259,10 @@ class Project:
     forked_from_id: int | None = None
     access_tokens_allowed: bool = True
     only_allow_merge_if_pipeline_succeeds: bool = False
+    # Merge request approvals (Premium): approvals needed before a merge, and whether an MR's
+    # author may approve it ("Prevent approval by author" unchecked).
+    approvals_before_merge: int = 0
+    merge_requests_author_approval: bool = True
     ci_config_path: str | None = None
     archived: bool = False
     next_issue_iid: int = 1

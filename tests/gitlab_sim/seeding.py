@@ -22,13 +22,15 @@ if TYPE_CHECKING:
     from .store import State
 
 
-def new_token_string() -> str:
-    """GitLab's format: ``glpat-`` and 20 URL-safe characters."""
-    return "glpat-" + secrets.token_urlsafe(15)
+def new_token_string(prefix: str = "glpat-") -> str:
+    """GitLab's format: the instance's token prefix (``glpat-`` unless an administrator changed
+    it) and 20 URL-safe characters."""
+    return prefix + secrets.token_urlsafe(15)
 
 
 class SeedingMixin:
     state: State
+    token_prefix: str
 
     # -- users & tokens -------------------------------------------------------------------
     def add_user(
@@ -77,7 +79,7 @@ class SeedingMixin:
                 id=self.state.next_id("token"),
                 user_id=owner.id,
                 name=name,
-                token=new_token_string(),
+                token=new_token_string(self.token_prefix),
                 scopes=list(scopes),
                 expires_at=expires_at,
                 created_at=self.state.now(),
@@ -319,6 +321,18 @@ class SeedingMixin:
         if mr is None or isinstance(mr, MergeRequest):
             return mr
         return project.merge_requests[int(mr)]
+
+    def approved_by(self, project, iid: int) -> list[str]:
+        """Usernames of the users who approved the MR, oldest approval first."""
+        mr = self.merge_request(project, iid)
+        return [self.state.users[a.user_id].username for a in mr.approvals]
+
+    def require_approvals(self, project, count: int, author_may_approve: bool = True) -> None:
+        """Project setting: ``count`` approvals before a merge (Premium's approvals_before_merge)
+        and whether an MR's author may approve it."""
+        project = self.state.require_project(project)
+        project.approvals_before_merge = count
+        project.merge_requests_author_approval = author_may_approve
 
     def branch_sha(self, project, branch: str) -> str | None:
         return self.repo(self.state.require_project(project)).branch_sha(branch)

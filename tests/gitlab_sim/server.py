@@ -8,8 +8,10 @@ import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
 from . import (  # noqa: F401
+    api_approvals,
     api_issues,
     api_mrs,
     api_pipelines,
@@ -86,8 +88,11 @@ class Handler(BaseHTTPRequestHandler):
             secret = api_token_string(headers, params)
             if method not in ("GET", "HEAD"):
                 record_body = params
-            retry_after = sim.take_rate_limit()
-            if retry_after is not None:
+            fault = sim.take_fault(method, unquote(path), headers, params)
+            retry_after = None if fault else sim.take_rate_limit()
+            if fault is not None:
+                response = Response(fault[0], fault[1])
+            elif retry_after is not None:
                 response = self.rate_limited(retry_after)
             else:
                 response = self.call(sim, method, path, query, headers, params, secret)

@@ -9,6 +9,7 @@ import threading
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from .events import EventsMixin
@@ -57,6 +58,18 @@ for line in sys.stdin:
 
 
 @dataclass
+class Fault:
+    """An injected failure: the next ``remaining`` matching API requests get this answer."""
+
+    status: int
+    body: Any
+    method: str | None
+    path: str | None
+    remaining: int
+    reflect: bool
+
+
+@dataclass
 class RequestRecord:
     method: str
     path: str
@@ -91,6 +104,10 @@ class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin):
         self._rate_lock = threading.Lock()
         self.deliver_api_events = True
         self.failing_merges: dict[int, bool] = {}
+        self.faults: list[Fault] = []
+        # GitLab's instance token prefix (Admin > Settings > "Personal access token prefix"):
+        # the prefix of every personal and project access token minted from now on.
+        self.token_prefix = "glpat-"
         self.server_errors: list[str] = []  # tracebacks of simulator bugs (answered 500)
         self.root = Path()
         self.dispatcher: Dispatcher | None = None
@@ -141,6 +158,7 @@ class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin):
             self._prepare_dirs()
             self._rate_limited = 0
             self.failing_merges.clear()
+            self.faults.clear()
             self.server_errors.clear()
 
     def __enter__(self) -> GitLabSim:
@@ -174,6 +192,45 @@ class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin):
             if self._rate_limited > 0:
                 self._rate_limited -= 1
                 return self._retry_after
+        return None
+
+    # -- fault injection ------------------------------------------------------------------
+    def fail_next(
+        self,
+        n: int = 1,
+        status: int = 500,
+        body: Any = None,
+        *,
+        method: str | None = None,
+        path: str | None = None,
+        reflect: bool = False,
+    ) -> None:
+        """The next ``n`` API requests with this method whose decoded path contains ``path``
+        (any, when None) get ``status`` and ``body`` (GitLab's 500 answer by default) instead
+        of being served. ``reflect``: the body also echoes the request's headers (the token
+        included) and parameters, as a misbehaving proxy or debug error page would."""
+        with self._rate_lock:
+            self.faults.append(Fault(status, body, method and method.upper(), path, n, reflect))
+
+    def take_fault(self, method: str, path: str, headers: dict, params: dict):
+        """The answer of the first injected fault matching this request, or None."""
+        with self._rate_lock:
+            for fault in self.faults:
+                if fault.remaining <= 0:
+                    continue
+                if fault.method not in (None, method) or (fault.path and fault.path not in path):
+                    continue
+                fault.remaining -= 1
+                body = fault.body
+                if body is None:
+                    body = {"message": "500 Internal Server Error"}
+                if fault.reflect:
+                    body = {
+                        **(body if isinstance(body, dict) else {"message": body}),
+                        "request": {"method": method, "path": path, "headers": dict(headers)},
+                        "params": params,
+                    }
+                return fault.status, body
         return None
 
     # -- webhooks -------------------------------------------------------------------------
@@ -236,6 +293,8 @@ class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin):
             detailed = "conflict"
         elif project.only_allow_merge_if_pipeline_succeeds and not self._pipeline_ok(mr):
             detailed = "ci_must_pass"
+        elif self.approvals_left(project, mr) > 0:
+            detailed = "not_approved"
         else:
             detailed = "mergeable"
         return {
@@ -247,6 +306,14 @@ class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin):
             "merge_status": "cannot_be_merged" if conflicts else "can_be_merged",
             "detailed_merge_status": detailed,
         }
+
+    def approvals_required(self, project: Project, mr: MergeRequest) -> int:
+        if mr.approvals_required is not None:
+            return mr.approvals_required
+        return project.approvals_before_merge
+
+    def approvals_left(self, project: Project, mr: MergeRequest) -> int:
+        return max(0, self.approvals_required(project, mr) - len(mr.approvals))
 
     def _pipeline_ok(self, mr: MergeRequest) -> bool:
         pipeline: Pipeline | None = self.state.pipelines.get(mr.head_pipeline_id or 0)

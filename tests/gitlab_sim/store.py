@@ -154,5 +154,14 @@ class State:
         rules = project.protection_for(branch)
         return all(level >= rule.merge_access_level for rule in rules)
 
+    def can_update_mr(self, user: User | None, project: Project, mr: MergeRequest) -> bool:
+        """update_merge_request: Developer, or an author/assignee who can read the MR."""
+        if user is None:
+            return False
+        if self.access_level(user, project) >= DEVELOPER:
+            return True
+        involved = user.id == mr.author_id or user.id in mr.assignee_ids
+        return involved and self.can_read_code(user, project)
+
     def can_manage_tokens(self, user: User | None, project: Project) -> bool:
         return self.access_level(user, project) >= MAINTAINER

@@ -241,7 +241,7 @@ def test_database_outage_is_a_503_with_retry_after(client, tenant, monkeypatch, 
     assert response.headers["Retry-After"] == "5"
     assert response.json() == {"error": "the database is unavailable; try again shortly"}
     assert "127.0.0.1" not in response.content.decode()
-    assert "/hook/" in caplog.text and "database unavailable (OperationalError)" in caplog.text
+    assert "/hook/<str:tenant_id>: database unavailable (OperationalError)" in caplog.text
 
 
 def test_other_errors_stay_500(client, tenant, monkeypatch):
