@@ -1,17 +1,21 @@
 """Benchmark of the configuration language: load + validate + merge + match, per call.
 
-Run: ``.venv/bin/python bench/config_resolve.py [--runs N]``
+Run: ``.venv/bin/python bench/config_resolve.py [--runs N] [--json PATH]``
 
 Prints min / median / p95 in milliseconds for
 - a realistic tenant config (30 agents, 60 triggers) with a .mate.yml overlay,
 - a worst case near the 256 KiB cap (long prompts) and one near the 10,000-node cap,
 - hostile documents being refused (alias bomb, 10,000-deep nesting, 300 KiB, custom tag).
 Webhook routing does the "full route" work once per event, so that line is the one to watch.
+Beside it, as a baseline, the YAML parse alone of the same two documents: ruamel.yaml's parser
+events (safe, pure Python), the stream configschema's loader walks, so the floor it cannot avoid.
+With ``--json PATH`` the figures (ms) are also written to that file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -19,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ruamel.yaml import YAML  # noqa: E402
 
 from configschema import (  # noqa: E402 (the path is set up just above)
     AUTHORITIES,
@@ -145,13 +151,20 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
     return samples
 
 
-def report(label: str, samples: list[float]) -> None:
+def report(label: str, samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    print(
-        f"{label:<48} {ordered[0]:9.2f} {statistics.median(ordered):9.2f} {p95:9.2f}"
-        f"   (n={len(ordered)})"
-    )
+    median = statistics.median(ordered)
+    print(f"{label:<48} {ordered[0]:9.2f} {median:9.2f} {p95:9.2f}   (n={len(ordered)})")
+    return {"n": len(ordered), "min": ordered[0], "median": median, "p95": p95}
+
+
+def yaml_parse_only(tenant_text: str, repo_text: str) -> None:
+    """The baseline: ruamel.yaml's parser events of both documents, the stream configschema's
+    loader walks, with nothing built, checked or merged."""
+    for text in (tenant_text, repo_text):
+        for _ in YAML(typ="safe", pure=True).parse(text):
+            pass
 
 
 def hostile_documents() -> dict[str, str]:
@@ -170,7 +183,9 @@ def hostile_documents() -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
-    runs = parser.parse_args().runs
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    runs = args.runs
 
     tenant, repo, facts = realistic_tenant(), realistic_repo(), events()
     big, many = worst_case_bytes(), worst_case_nodes()
@@ -181,20 +196,46 @@ def main() -> None:
     print(f"tenant {len(tenant.encode()):,} B, .mate.yml {len(repo.encode()):,} B, "
           f"worst case {len(big.encode()):,} B and {len(many.encode()):,} B")  # fmt: skip
     print(f"{'milliseconds per call':<48} {'min':>9} {'median':>9} {'p95':>9}")
-    report("validate tenant (30 agents, 60 triggers)", timed(lambda: validate_tenant(tenant), runs))
-    report("validate .mate.yml against it", timed(lambda: validate_repo(repo, valid_tenant), runs))
-    report("resolve (merge)", timed(lambda: resolve(valid_tenant, repo_config), runs))
-    report("match x4 events", timed(lambda: [match(merged, f) for f in facts], runs))
-    report("full route: load+validate+merge+match x4", timed(lambda: full_route(tenant, repo, facts), runs))  # fmt: skip
-    report("full route, ~256 KiB tenant config", timed(lambda: full_route(big, repo, facts), max(5, runs // 3)))  # fmt: skip
-    report("full route, ~10,000-node tenant config", timed(lambda: full_route(many, None, facts), max(5, runs // 3)))  # fmt: skip
+    few = max(5, runs // 3)
+    cases = [  # (key in the JSON, label, call, runs)
+        ("validate_tenant", "validate tenant (30 agents, 60 triggers)",
+         lambda: validate_tenant(tenant), runs),
+        ("validate_repo", "validate .mate.yml against it",
+         lambda: validate_repo(repo, valid_tenant), runs),
+        ("resolve", "resolve (merge)", lambda: resolve(valid_tenant, repo_config), runs),
+        ("match_x4", "match x4 events", lambda: [match(merged, f) for f in facts], runs),
+        ("full_route", "full route: load+validate+merge+match x4",
+         lambda: full_route(tenant, repo, facts), runs),
+        ("yaml_parse_only", "baseline: YAML parser events, same documents",
+         lambda: yaml_parse_only(tenant, repo), runs),
+        ("full_route_256k", "full route, ~256 KiB tenant config",
+         lambda: full_route(big, repo, facts), few),
+        ("full_route_10k_nodes", "full route, ~10,000-node tenant config",
+         lambda: full_route(many, None, facts), few),
+    ]  # fmt: skip
+    ms = {key: report(label, timed(call, n)) for key, label, call, n in cases}
 
     print(f"\n{'hostile input, refused':<48} {'min':>9} {'median':>9} {'p95':>9}")
+    hostile = {}
     for label, text in hostile_documents().items():
         result = validate_tenant(text)
         assert not result.ok and result.config is None, label
-        report(label, timed(lambda text=text: validate_tenant(text), runs))
+        hostile[label] = report(label, timed(lambda text=text: validate_tenant(text), runs))
         print(f"    -> {result.errors[0].message}")
+
+    figures = {
+        "benchmark": "config_resolve",
+        "runs": runs,
+        "bytes": {"tenant": len(tenant.encode()), "repo": len(repo.encode())},
+        "ms": {name: _rounded(s) for name, s in ms.items()},
+        "hostile_ms": {name: _rounded(s) for name, s in hostile.items()},
+    }
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def _rounded(stats: dict[str, float]) -> dict[str, float]:
+    return {k: round(v, 3) if isinstance(v, float) else v for k, v in stats.items()}
 
 
 if __name__ == "__main__":
