@@ -7,21 +7,29 @@ document, nests deeper than :data:`MAX_DEPTH`, or expands to more than :data:`MA
 once aliases are followed. Custom tags, non-scalar keys and duplicate keys are errors too, but
 the tree is still returned so that the schema can report its own problems in the same pass.
 
-We walk ruamel.yaml's *parser events* (its safe, pure-Python path) and build the nodes ourselves:
-the parser is an explicit state machine, so depth costs no Python stack, and counting nodes as
-they are built (an alias counts as the full size of what it names) stops a "billion laughs"
-after at most 10,000 steps.
+We walk YAML *parser events* and build the nodes ourselves: the parser is an explicit state
+machine, so depth costs no Python stack, and counting nodes as they are built (an alias counts as
+the full size of what it names) stops a "billion laughs" after at most 10,000 steps.
+
+The events come from libyaml (PyYAML's C binding, :mod:`configschema.libyaml`) when it is
+installed, about ten times faster, and otherwise from ruamel.yaml's safe, pure-Python parser,
+which is the reference: whenever libyaml could answer differently (it refuses the text, a second
+document starts...) the document is parsed again by ruamel, so results never depend on which
+parser a machine has. Scalars are resolved by :mod:`configschema.scalars` from the raw text, tag
+and style, so the parsers' own (YAML 1.1 or 1.2) resolvers play no part.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ruamel.yaml import YAML
 from ruamel.yaml import events as ev
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from configschema.nodes import Map, Node, Scalar, Seq, child_path, item_path
+from configschema import libyaml
+from configschema.nodes import Map, Node, Scalar, ScalarValue, Seq, child_path, item_path
 from configschema.prescan import deep_flow_position
 from configschema.problems import DOCUMENT_START, Pos, Problem, ProblemSink
 from configschema.scalars import ScalarError, core_tag, resolve_scalar, short_tag
@@ -29,6 +37,9 @@ from configschema.scalars import ScalarError, core_tag, resolve_scalar, short_ta
 MAX_BYTES = 256 * 1024
 MAX_NODES = 10_000
 MAX_DEPTH = 64
+
+# Read at each call, so that tests can force the pure-Python path.
+USE_LIBYAML = libyaml.AVAILABLE
 
 
 class _Refused(Exception):
@@ -44,7 +55,7 @@ class Loaded:
     refused: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     node: Seq | Map
     path: str
@@ -65,10 +76,19 @@ def load(data: str | bytes) -> Loaded:
     if deep is not None:
         sink.error(Pos(*deep), "", _too_deep())
         return Loaded(None, sink.problems, refused=True)
+    if USE_LIBYAML:
+        try:
+            return _parse(text, libyaml.feed)
+        except libyaml.Unsure:
+            pass  # ruamel has the last word on this document
+    return _parse(text, _feed_pure)
+
+
+def _parse(text: str, feed: Callable[[str, _Builder], None]) -> Loaded:
+    sink = ProblemSink()
     builder = _Builder(sink)
     try:
-        for event in YAML(typ="safe", pure=True).parse(text):
-            builder.feed(event)
+        feed(text, builder)
     except _Refused:
         return Loaded(None, sink.problems, refused=True)
     except MarkedYAMLError as exc:
@@ -76,7 +96,8 @@ def load(data: str | bytes) -> Loaded:
         at = Pos(mark.line + 1, mark.column + 1) if mark else DOCUMENT_START
         sink.error(at, "", f"invalid YAML: {_describe(exc)}")
         return Loaded(None, sink.problems, refused=True)
-    except YAMLError as exc:
+    except (YAMLError, AssertionError) as exc:
+        # ruamel asserts instead of raising a YAMLError on some directives (``%YAML 1.3``).
         sink.error(DOCUMENT_START, "", f"invalid YAML: {exc}")
         return Loaded(None, sink.problems, refused=True)
     except RecursionError:
@@ -85,6 +106,26 @@ def load(data: str | bytes) -> Loaded:
         sink.error(DOCUMENT_START, "", _too_deep())
         return Loaded(None, sink.problems, refused=True)
     return Loaded(builder.root, sink.problems)
+
+
+def _feed_pure(text: str, builder: _Builder) -> None:
+    """Feed ruamel.yaml's safe, pure-Python parser events to ``builder``."""
+    for event in YAML(typ="safe", pure=True).parse(text):
+        mark = event.start_mark
+        if isinstance(event, ev.ScalarEvent):
+            plain = event.style in (None, "")
+            builder.scalar(
+                event.value, event.tag, plain, event.anchor, mark.line + 1, mark.column + 1
+            )
+        elif isinstance(event, ev.SequenceStartEvent | ev.MappingStartEvent):
+            mapping = isinstance(event, ev.MappingStartEvent)
+            builder.start(mapping, event.tag, event.anchor, mark.line + 1, mark.column + 1)
+        elif isinstance(event, ev.SequenceEndEvent | ev.MappingEndEvent):
+            builder.end()
+        elif isinstance(event, ev.AliasEvent):
+            builder.alias(event.anchor, mark.line + 1, mark.column + 1)
+        elif isinstance(event, ev.DocumentStartEvent):
+            builder.document(mark.line + 1, mark.column + 1)
 
 
 def _decode(data: str | bytes, sink: ProblemSink) -> str | None:
@@ -118,11 +159,6 @@ def _describe(exc: MarkedYAMLError) -> str:
     return "; ".join(parts) or type(exc).__name__
 
 
-def _pos(event: ev.Event) -> Pos:
-    mark = event.start_mark
-    return Pos(mark.line + 1, mark.column + 1)
-
-
 class _Builder:
     """Turns parser events into nodes while enforcing the limits."""
 
@@ -134,89 +170,86 @@ class _Builder:
         self.open_anchors: set[str] = set()
         self.count = 0
         self.documents = 0
+        # Untagged scalars resolved without error, by (text, plain): documents repeat their
+        # keys and values. (Errors are not kept: each occurrence must be reported.)
+        self.resolved: dict[tuple[str, bool], tuple[str, ScalarValue]] = {}
 
-    def feed(self, event: ev.Event) -> None:
-        if isinstance(event, ev.ScalarEvent):
-            self._scalar(event)
-        elif isinstance(event, ev.SequenceStartEvent | ev.MappingStartEvent):
-            self._start(event)
-        elif isinstance(event, ev.SequenceEndEvent | ev.MappingEndEvent):
-            self._end()
-        elif isinstance(event, ev.AliasEvent):
-            self._alias(event)
-        elif isinstance(event, ev.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                self._refuse(_pos(event), "only one YAML document is allowed; remove the '---'")
+    def document(self, line: int, column: int) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            self._refuse(Pos(line, column), "only one YAML document is allowed; remove the '---'")
 
     def _refuse(self, at: Pos, message: str) -> None:
         self.sink.error(at, self._path(), message)
         raise _Refused
 
-    def _grow(self, by: int, at: Pos) -> None:
+    def _grow(self, by: int, line: int, column: int) -> None:
         self.count += by
         if self.count > MAX_NODES:
             self._refuse(
-                at,
+                Pos(line, column),
                 f"the document expands to more than {MAX_NODES:,} nodes "
                 "(aliases are counted each time they are used); refused",
             )
 
-    def _scalar(self, event: ev.ScalarEvent) -> None:
-        at = _pos(event)
-        self._grow(1, at)
-        tag = self._check_tag(event.tag, at, collection=False)
-        plain = event.style in (None, "")
-        try:
-            kind, value = resolve_scalar(event.value, plain, tag)
-        except ScalarError as exc:
-            self.sink.error(at, self._path(), str(exc))
-            kind, value = "str", event.value
-        node = Scalar(at.line, at.column, value, kind)
-        if event.anchor:
-            self.anchors[event.anchor] = (node, 1)
+    def scalar(
+        self, value: str, tag: str | None, plain: bool, anchor: str | None, line: int, column: int
+    ) -> None:
+        self._grow(1, line, column)
+        untagged = tag is None
+        found = self.resolved.get((value, plain)) if untagged else None
+        if found is None:
+            if tag is not None:
+                tag = self._check_tag(tag, line, column, collection=False)
+            try:
+                found = resolve_scalar(value, plain, tag)
+            except ScalarError as exc:
+                self.sink.error(Pos(line, column), self._path(), str(exc))
+                found = ("str", value)
+            else:
+                if untagged:
+                    self.resolved[value, plain] = found
+        node = Scalar(line, column, found[1], found[0])
+        if anchor:
+            self.anchors[anchor] = (node, 1)
         self._attach(node)
 
-    def _start(self, event: ev.CollectionStartEvent) -> None:
-        at = _pos(event)
+    def start(
+        self, mapping: bool, tag: str | None, anchor: str | None, line: int, column: int
+    ) -> None:
         if len(self.stack) >= MAX_DEPTH:
-            self._refuse(at, _too_deep())
-        self._grow(1, at)
-        self._check_tag(
-            event.tag, at, collection=True, mapping=isinstance(event, ev.MappingStartEvent)
-        )
-        node: Seq | Map = (
-            Map(at.line, at.column)
-            if isinstance(event, ev.MappingStartEvent)
-            else Seq(at.line, at.column)
-        )
-        if event.anchor:
-            self.open_anchors.add(event.anchor)
-        self.stack.append(_Frame(node, self._path(), event.anchor, self.count - 1))
+            self._refuse(Pos(line, column), _too_deep())
+        self._grow(1, line, column)
+        if tag is not None:
+            self._check_tag(tag, line, column, collection=True, mapping=mapping)
+        node: Seq | Map = Map(line, column) if mapping else Seq(line, column)
+        if anchor:
+            self.open_anchors.add(anchor)
+        self.stack.append(_Frame(node, self._path(), anchor, self.count - 1))
 
-    def _end(self) -> None:
+    def end(self) -> None:
         frame = self.stack.pop()
         if frame.anchor:
             self.open_anchors.discard(frame.anchor)
             self.anchors[frame.anchor] = (frame.node, self.count - frame.count_at_start)
         self._attach(frame.node)
 
-    def _alias(self, event: ev.AliasEvent) -> None:
-        at = _pos(event)
-        if event.anchor in self.open_anchors:
-            self._refuse(at, f"the alias *{event.anchor} refers to a node that contains it")
-        if event.anchor not in self.anchors:
-            self._refuse(at, f"the alias *{event.anchor} names no anchor defined before it")
-        node, size = self.anchors[event.anchor]
-        self._grow(size, at)
+    def alias(self, anchor: str, line: int, column: int) -> None:
+        at = Pos(line, column)
+        if anchor in self.open_anchors:
+            self._refuse(at, f"the alias *{anchor} refers to a node that contains it")
+        if anchor not in self.anchors:
+            self._refuse(at, f"the alias *{anchor} names no anchor defined before it")
+        node, size = self.anchors[anchor]
+        self._grow(size, line, column)
         self._attach(node)
 
     def _check_tag(
-        self, tag: str | None, at: Pos, *, collection: bool, mapping: bool = False
+        self, tag: str, line: int, column: int, *, collection: bool, mapping: bool = False
     ) -> str | None:
         """Report a custom tag; return the tag when it may be honoured, else None."""
         name = core_tag(tag)
-        shown = short_tag(tag or "")
+        at, shown = Pos(line, column), short_tag(tag)
         if name is None:
             self.sink.error(
                 at, self._path(), f"the custom tag {shown} is not allowed; write plain YAML values"

@@ -7,6 +7,9 @@ import pytest
 from configschema.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, load
 from configschema.nodes import Map, Scalar, Seq
 
+# Every case runs on both parsers the loader can use (see the ``parser`` fixture).
+pytestmark = pytest.mark.usefixtures("parser")
+
 
 def _messages(text: str | bytes) -> list[str]:
     return [p.message for p in load(text).problems]
