@@ -26,7 +26,7 @@ run: migrate
 ## the worker, Redis and PostgreSQL under load; it starts its own PostgreSQL and Redis)
 test: $(STAMP) lint
 	$(BIN)/pytest $(PYTEST_ARGS)
-	$(BIN)/pytest -m chaos tests/chaos $(CHAOS_ARGS)
+	$(BIN)/pytest -m chaos tests/chaos -rP $(CHAOS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

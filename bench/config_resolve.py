@@ -7,8 +7,9 @@ Prints min / median / p95 in milliseconds for
 - a worst case near the 256 KiB cap (long prompts) and one near the 10,000-node cap,
 - hostile documents being refused (alias bomb, 10,000-deep nesting, 300 KiB, custom tag).
 Webhook routing does the "full route" work once per event, so that line is the one to watch.
-Beside it, as a baseline, the YAML parse alone of the same two documents: ruamel.yaml's parser
-events (safe, pure Python), the stream configschema's loader walks, so the floor it cannot avoid.
+Beside it, as a baseline, the YAML parse alone of the same two documents: the parser events
+configschema's loader walks (libyaml's C parser when available, else ruamel.yaml's pure-Python
+parser), so the floor it cannot avoid.
 With ``--json PATH`` the figures (ms) are also written to that file.
 """
 
@@ -25,6 +26,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ruamel.yaml import YAML  # noqa: E402
+
+try:
+    from yaml._yaml import CParser  # libyaml, as configschema/libyaml.py reads it
+except ImportError:  # pragma: no cover - PyYAML without its C extension
+    CParser = None
 
 from configschema import (  # noqa: E402 (the path is set up just above)
     AUTHORITIES,
@@ -160,11 +166,20 @@ def report(label: str, samples: list[float]) -> dict[str, float]:
 
 
 def yaml_parse_only(tenant_text: str, repo_text: str) -> None:
-    """The baseline: ruamel.yaml's parser events of both documents, the stream configschema's
-    loader walks, with nothing built, checked or merged."""
+    """The baseline: the parser events of both documents from the parser configschema's loader
+    reads first (libyaml's C parser when PyYAML has it, else ruamel.yaml's pure-Python one),
+    with nothing built, checked or merged."""
+    from configschema import libyaml
+
     for text in (tenant_text, repo_text):
-        for _ in YAML(typ="safe", pure=True).parse(text):
-            pass
+        if libyaml.AVAILABLE:
+            parser = CParser(text)
+            while parser.get_event() is not None:
+                pass
+            parser.dispose()
+        else:
+            for _ in YAML(typ="safe", pure=True).parse(text):
+                pass
 
 
 def hostile_documents() -> dict[str, str]:

@@ -33,6 +33,11 @@ def claude_executable() -> str | None:
         found = sorted(glob.glob(str(REPO / pattern), recursive=True))
         if found:
             return found[0]
+    # The executable jobs/agent/build.sh downloaded (pinned) for the agent image.
+    agent_cache = os.environ.get("MATE_AGENT_CACHE") or os.path.expanduser("~/.cache/mate-agent")
+    found = sorted(glob.glob(os.path.join(agent_cache, "claude-code-*", "claude")))
+    if found:
+        return found[-1]
     if shutil.which("claude"):
         return shutil.which("claude")
     try:
