@@ -233,6 +233,14 @@ CELERY_BEAT_SCHEDULE = {
 # --- Mate -------------------------------------------------------------------------------
 MATE_DEPLOYMENT = env.str("MATE_DEPLOYMENT", default="hosted")
 MATE_RETENTION_DAYS = env.int("MATE_RETENTION_DAYS", default=30)
+# The retention purge sleeps between its batches so that it works at most this share of the time
+# (0 < x <= 1; 1: no pauses), leaving the database and CPUs to the web (SPEC §9).
+MATE_PURGE_DUTY_CYCLE = env.float("MATE_PURGE_DUTY_CYCLE", default=0.25)
+if not 0 < MATE_PURGE_DUTY_CYCLE <= 1:
+    raise ImproperlyConfigured(
+        f"MATE_PURGE_DUTY_CYCLE={MATE_PURGE_DUTY_CYCLE} is not valid; it is the share of the time "
+        "the retention purge may work, more than 0 and at most 1"
+    )
 MATE_MAX_JOBS_PER_OBJECT_PER_HOUR = env.int("MATE_MAX_JOBS_PER_OBJECT_PER_HOUR", default=10)
 MATE_MAX_PENDING_PER_TENANT = env.int("MATE_MAX_PENDING_PER_TENANT", default=20)
 MATE_ALLOW_PRIVATE_GITLAB = env.bool("MATE_ALLOW_PRIVATE_GITLAB", default=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import gitlab
@@ -9,6 +10,14 @@ import requests
 
 from tenants.gitlab import GitLabURLError, client
 from tenants.models import Bot, Tenant
+
+# A full commit id (SHA-1 or SHA-256). GitLab refuses branch names of 40 hex digits, so a ref of
+# this shape names a commit and there is no branch to look up.
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def is_commit_id(ref: str) -> bool:
+    return _COMMIT_ID.fullmatch(ref) is not None
 
 
 class GitLabReadError(Exception):
@@ -50,11 +59,25 @@ class BotReader:
         found = _safe(lambda: self._gl.http_get(f"/projects/{int(project_id)}"), "the project")
         return found is not None
 
-    def repo_file(self, project_id: int, path: str, ref: str) -> RepoFile:
+    def _file(self, project_id: int, path: str, ref: str):
         project = self._gl.projects.get(int(project_id), lazy=True)
         found = _safe(lambda: project.files.get(file_path=path, ref=ref), f"{path} at {ref}")
+        return project, found
+
+    def repo_file(self, project_id: int, path: str, ref: str) -> RepoFile:
+        """The file at ``ref`` and the commit it was read at. When the file is missing, the
+        commit is the ref itself if that is a commit id, else the branch's head (one more
+        request, so that the job records which commit its config came from)."""
+        project, found = self._file(project_id, path, ref)
         if found is None:
+            if is_commit_id(ref):
+                return RepoFile(text=None, commit=ref)
             branch = _safe(lambda: project.branches.get(ref), f"branch {ref}")
             commit = branch.commit.get("id") if branch is not None else None
             return RepoFile(text=None, commit=commit)
         return RepoFile(text=found.decode().decode("utf-8", "replace"), commit=found.commit_id)
+
+    def file_text(self, project_id: int, path: str, ref: str) -> str | None:
+        """Only the file's text at ``ref`` (None when missing): one request, no commit lookup."""
+        _, found = self._file(project_id, path, ref)
+        return None if found is None else found.decode().decode("utf-8", "replace")

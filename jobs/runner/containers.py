@@ -316,8 +316,24 @@ def labelled(client: docker.DockerClient, scope: str) -> list:
         raise _fail("list job containers", exc)
 
 
+# Engine CPU counts by engine address: asked once per process (``docker info`` is a slow call and
+# the count does not change while the engine runs), not at every launch.
+_engine_cpus: dict[str, float] = {}
+_engine_cpus_lock = threading.Lock()
+
+
 def engine_cpus(client: docker.DockerClient) -> float | None:
+    """The engine's CPU count, cached per process and engine; None when unknown (not cached,
+    so that it is asked again next time)."""
+    key = str(getattr(getattr(client, "api", None), "base_url", ""))
+    with _engine_cpus_lock:
+        if key in _engine_cpus:
+            return _engine_cpus[key]
     try:
-        return float(client.info().get("NCPU") or 0) or None
+        cpus = float(client.info().get("NCPU") or 0) or None
     except DockerException:
         return None
+    if cpus is not None:
+        with _engine_cpus_lock:
+            _engine_cpus[key] = cpus
+    return cpus

@@ -109,10 +109,11 @@ def select_image(job: Job, read_file: FileReader) -> ImageChoice:
 
 
 def bot_file_reader(job: Job) -> FileReader:
-    """Reads files of the job's project with the job's bot (routing's BotReader)."""
+    """Reads files of the job's project with the job's bot (routing's BotReader): the text
+    only, so a missing file costs one request (no branch lookup for a commit)."""
     from jobs.routing.gitlab_reads import BotReader
     from tenants.models import Bot
 
     bot = Bot.objects.for_tenant(job.tenant).get(username=job.bot_username)
     reader = BotReader(job.tenant, bot)
-    return lambda path, ref: reader.repo_file(job.project_id, path, ref).text
+    return lambda path, ref: reader.file_text(job.project_id, path, ref)

@@ -22,6 +22,7 @@ from jobs.routing import gates
 from jobs.routing.catalogue import model_refusal
 from jobs.routing.decide import Decision, agent_snapshot, decide
 from jobs.routing.gitlab_reads import BotReader, GitLabReadError
+from jobs.routing.storable import unstorable
 from jobs.services import lifecycle
 from tenants.models import Bot, Tenant
 from tenants.services.configs import validated as validated_config
@@ -107,6 +108,9 @@ def _foreign_instance(tenant: Tenant, delivery: Delivery) -> str | None:
 
 def route_event(tenant: Tenant, delivery: Delivery, event: Event, bots: list[Bot]) -> Outcome:
     """SPEC §5.3 for one event; never raises for GitLab trouble (it becomes the outcome)."""
+    too_big = unstorable(event)
+    if too_big:
+        return Outcome(Resolution.IGNORED, too_big)
     foreign = _foreign_instance(tenant, delivery)
     if foreign:
         return Outcome(Resolution.IGNORED, foreign)

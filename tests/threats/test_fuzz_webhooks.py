@@ -315,6 +315,9 @@ def test_processing_any_accepted_delivery_never_raises(
     outcomes = list(DeliveryEvent.objects.filter(delivery=delivery))
     assert outcomes
     assert {o.resolution for o in outcomes} <= set(Resolution.values)
+    # Every outcome is a decision with its reason, not routing's last-resort catch of an
+    # exception (out-of-range ids and over-long paths included: they are ignored, with why).
+    assert not [o.reason for o in outcomes if o.reason.startswith(SAFETY_NET)]
     for outcome in outcomes:
         event(f"routed: {outcome.resolution}")
     ceiling = {"read", "comment", "push_branch", "open_mr"}  # the tenant's agent (CONFIG)
@@ -322,9 +325,13 @@ def test_processing_any_accepted_delivery_never_raises(
         assert set(job.snapshot["authorities"]) <= ceiling  # T4: never above the tenant's agent
 
 
+SAFETY_NET = "could not route this event"  # jobs.services.routing._route_safely
+
+
 def _process_with_visible_project(tenants, monkeypatch, change) -> list[str]:
     """Route one realistic delivery per hook type, changed by ``change``, on a project the bot
-    can see; the resolutions recorded."""
+    can see; what went wrong (an exception, a delivery left unprocessed, an outcome that is
+    routing's last-resort catch of an exception rather than a decision)."""
     monkeypatch.setattr("jobs.services.routing.BotReader", _StandInReader)
     _StandInReader.text = None
     problems = []
@@ -342,7 +349,16 @@ def _process_with_visible_project(tenants, monkeypatch, change) -> list[str]:
         delivery.refresh_from_db()
         if delivery.state != delivery.State.PROCESSED:
             problems.append(f"{hook}: left {delivery.state}")
+        for outcome in delivery.outcomes.all():
+            if outcome.reason.startswith(SAFETY_NET):
+                problems.append(f"{hook}: {outcome.event}: {outcome.reason}")
     return problems
+
+
+def _ignored_reasons() -> list[str]:
+    return list(
+        DeliveryEvent.objects.filter(resolution=Resolution.IGNORED).values_list("reason", flat=True)
+    )
 
 
 def test_out_of_range_ids_are_a_logged_outcome_not_an_exception(tenants, monkeypatch):
@@ -353,6 +369,9 @@ def test_out_of_range_ids_are_a_logged_outcome_not_an_exception(tenants, monkeyp
                 part.update({k: 2**70 for k in ("iid", "id") if k in part})
 
     assert _process_with_visible_project(tenants, monkeypatch, huge_ids) == []
+    reasons = _ignored_reasons()
+    assert any("out of range (GitLab ids fit in 64 bits)" in reason for reason in reasons)
+    assert not Job.objects.exists()
 
 
 def test_a_very_long_project_path_is_a_logged_outcome_not_an_exception(tenants, monkeypatch):
@@ -360,3 +379,6 @@ def test_a_very_long_project_path_is_a_logged_outcome_not_an_exception(tenants, 
         payload["project"]["path_with_namespace"] = "group/" + "sub/" * 130 + "widget"
 
     assert _process_with_visible_project(tenants, monkeypatch, long_path) == []
+    reasons = _ignored_reasons()
+    assert "project path is 532 characters long; Mate stores at most 500" in reasons
+    assert not Job.objects.exists()
