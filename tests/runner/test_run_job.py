@@ -160,7 +160,10 @@ def test_a_second_container_for_the_same_job_cannot_be_created(runner_world, doc
         job.refresh_from_db()
         assert (job.status, job.outcome) == (JobStatus.ERRORED, Outcome.FAILURE)
         assert "exists already" in _final(job)["reason"]
-        named = docker_client.containers.list(all=True, filters={"name": job.container_name})
+        # By the name the runner would use (job.container_name stays empty: creation failed,
+        # and an empty name filter would list every container on the engine).
+        name = hardening.container_name(job.uid)
+        named = docker_client.containers.list(all=True, filters={"name": name})
         assert [c.id for c in named] == [squatter.id]
     finally:
         squatter.remove(force=True)
