@@ -19,6 +19,7 @@ from jobs.models import Delivery, DeliveryEvent
 from jobs.routing.catalogue import model_refusal
 from jobs.routing.decide import decide
 from jobs.routing.gitlab_reads import BotReader, GitLabReadError
+from jobs.routing.storable import unstorable
 from jobs.services.routing import _foreign_instance
 from tenants.models import Bot, Tenant
 from tenants.services.configs import validated as validated_config
@@ -58,6 +59,9 @@ def _refuse(row: ExplainedEvent, resolution: str, reason: str) -> ExplainedEvent
 
 def _explain_event(tenant: Tenant, delivery: Delivery, event: Event, bots: list[Bot], result):
     row = ExplainedEvent(event.event, event.bot, event.config_ref, event.config_ref_reason)
+    too_big = unstorable(event)  # the same first check as live routing
+    if too_big:
+        return _refuse(row, "ignored", too_big)
     foreign = _foreign_instance(tenant, delivery)
     if foreign:
         return _refuse(row, "ignored", foreign)

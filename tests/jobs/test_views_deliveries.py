@@ -259,6 +259,16 @@ def test_explain_shows_the_decision_per_event(explained):
     assert Delivery.objects.get(pk=delivery.pk).outcomes.count() == 1
 
 
+def test_explain_ignores_what_routing_cannot_store_as_routing_does(explained):
+    cw, delivery = explained
+    delivery.body["project"]["path_with_namespace"] = "group/" + "sub/" * 130 + "widget"
+    delivery.save()
+    (row,) = explain(cw, delivery).context["explanation"].events
+    assert row.resolution == "ignored"
+    assert row.refusal == "project path is 532 characters long; Mate stores at most 500"
+    assert FakeReader.calls == []  # GitLab is not asked
+
+
 def test_explain_narrowing_and_invalid_repo_files(explained):
     cw, delivery = explained
     FakeReader.files = {"main": "version: 1\nagents:\n  helper:\n    permissions: [read]\n"}
