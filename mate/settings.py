@@ -118,10 +118,24 @@ DATABASES = {
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # WAL and a busy timeout let web, worker and beat share one SQLite file.
+    # One SQLite file shared by web, worker and beat, each with threads (SPEC §10): WAL lets
+    # readers run beside the one writer; every transaction that may write takes the write lock
+    # when it begins (IMMEDIATE), so two writers queue on the busy timeout instead of one of them
+    # failing at once with "database is locked" when a read lock cannot be upgraded.
+    # synchronous=FULL: a 200 for a webhook means the delivery survives a power cut (T30).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+        }
+    )
+    # Tests get a database file as well (not Django's shared-cache in-memory default, whose
+    # table locks fail at once instead of waiting), so threads and live servers behave there
+    # exactly as under `make run`.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(VAR_DIR / f"test-{DATABASES['default']['NAME'].rsplit('/', 1)[-1]}")
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

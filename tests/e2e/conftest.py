@@ -9,11 +9,6 @@ stand-in), and the Celery worker. Celery runs eagerly, so a delivery is routed i
 request; ``lifecycle.enqueue_run`` keeps its real body (``run_job.delay``) but is started in a
 background thread, as a worker would take the task from the ``jobs`` queue, so the webhook
 answers at once while the job runs.
-
-On SQLite the test database lives in memory with a shared cache, where a write that meets
-another connection's write fails at once ("database table is locked") instead of waiting as on a
-database file (``timeout`` in settings) or PostgreSQL; ``_sqlite_waits_for_locks`` gives the
-threads of this test (webhook, job, tool calls) that same wait.
 """
 
 from __future__ import annotations
@@ -30,8 +25,6 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 from django.db import connection
-from django.db.backends.signals import connection_created
-from django.db.utils import OperationalError
 from django.test import Client
 
 from jobs.models import FINAL_STATUSES, Job
@@ -96,40 +89,6 @@ def _scope_volumes(docker_client):
             pass
 
 
-def _wait_when_locked(execute, sql, params, many, context):
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return execute(sql, params, many, context)
-        except OperationalError as exc:
-            if "is locked" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.005)
-
-
-def _add_wait(sender=None, connection=None, **kwargs) -> None:
-    if connection.vendor == "sqlite" and _wait_when_locked not in connection.execute_wrappers:
-        connection.execute_wrappers.append(_wait_when_locked)
-
-
-@pytest.fixture
-def _sqlite_waits_for_locks():
-    """Every SQLite connection opened during the test (any thread) retries a locked statement
-    for up to 20 s, like SQLite's busy timeout on a database file. Nothing on PostgreSQL."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    connection_created.connect(_add_wait)
-    connection.ensure_connection()
-    _add_wait(connection=connection)
-    try:
-        yield
-    finally:
-        connection_created.disconnect(_add_wait)
-        if _wait_when_locked in connection.execute_wrappers:
-            connection.execute_wrappers.remove(_wait_when_locked)
-
-
 @dataclass
 class E2EWorld:
     sim: GitLabSim
@@ -181,7 +140,6 @@ def e2e_world(
     agent_image,
     gateway,
     _scope_volumes,
-    _sqlite_waits_for_locks,
     settings,
     monkeypatch,
     llm_sim_factory,

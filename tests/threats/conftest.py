@@ -35,7 +35,6 @@ def _private_rate_limit_cache(settings):
 import threading  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
-from tests.e2e.conftest import _sqlite_waits_for_locks  # noqa: E402, F401
 from tests.runner.conftest import _runtime_volumes, runner, runner_image  # noqa: E402, F401
 
 
@@ -111,7 +110,7 @@ triggers:
 
 
 @pytest.fixture
-def live_stack(docker_client, runner, _sqlite_waits_for_locks, settings):  # noqa: F811
+def live_stack(docker_client, runner, settings):  # noqa: F811
     """The simulator and a live Mate on the jobs bridge's gateway; runner settings for jobs."""
     from tests.e2e.stack import MateServer, can_bind, jobs_gateway
     from tests.gitlab_sim import GitLabSim
