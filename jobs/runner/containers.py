@@ -51,6 +51,12 @@ def engine() -> docker.DockerClient:
         try:
             client = docker.from_env(version="auto", timeout=settings.MATE_DOCKER_TIMEOUT)
         except DockerException as exc:
+            if "Permission denied" in str(exc):
+                raise RunnerError(
+                    "the Docker engine refused this process (permission denied on its socket): "
+                    "run the worker as a member of the socket's group (compose: DOCKER_GID in "
+                    ".env, `stat -c %g /var/run/docker.sock`)"
+                ) from None
             raise RunnerError(f"the Docker engine is not reachable ({type(exc).__name__})")
         _local.client = client
     return client

@@ -251,3 +251,23 @@ def test_jsonc_keeps_comment_markers_inside_strings():
         images.strip_jsonc('{"a": "http://x/*y*/", "b": [1,],}')
         == '{"a": "http://x/*y*/", "b": [1]}'
     )
+
+
+def test_a_socket_the_worker_may_not_open_is_named_with_its_fix(monkeypatch):
+    """The compose worker outside the socket's group (issue #15): the error says what to set."""
+    import docker
+    from docker.errors import DockerException
+
+    from jobs.runner import containers
+
+    def refused(**kwargs):  # what docker-py raises when connect() on the socket gets EACCES
+        raise DockerException(
+            "Error while fetching server API version: "
+            "('Connection aborted.', PermissionError(13, 'Permission denied'))"
+        )
+
+    monkeypatch.setattr(docker, "from_env", refused)
+    monkeypatch.setattr(containers._local, "client", None, raising=False)
+    with pytest.raises(containers.RunnerError, match="DOCKER_GID") as failure:
+        containers.engine()
+    assert "permission denied" in str(failure.value)
