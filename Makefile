@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format venv migrate clean agent-image demo
+.PHONY: run test lint format venv migrate clean agent-image demo compose-check
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -38,6 +38,11 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+## make compose-check: the production install for real (README, "Running in production"): build
+## the images, bring compose.yaml up, run one job to DONE through the worker's socket, take it down
+compose-check: $(STAMP)
+	$(BIN)/python deploy/compose_check.py $(COMPOSE_CHECK_ARGS)
 
 ## make agent-image: build mate-base, mate-agent and mate-test-agent from scratch (cached by recipe)
 agent-image:

@@ -167,7 +167,8 @@ def _free_port(host: str, wanted: int) -> int:
         return probe.getsockname()[1]
 
 
-def _seed_gitlab(sim):
+def seed_gitlab(sim):
+    """The demo project, its bot (with a PAT) and a maintainer with one issue."""
     from tests.gitlab_sim import MAINTAINER
 
     bot = sim.add_user("mate-bot", "Mate Bot")
@@ -182,8 +183,11 @@ def _seed_gitlab(sim):
     return project, human, pat
 
 
-def _tenant(owner, sim, pat: str, llm_key: str):
-    """Create or update the demo tenant: GitLab URL, bot, LLM key, config; a clean job slate."""
+def prepare_tenant(owner, gitlab_url: str, pat: str, llm_key: str):
+    """Create or update the demo tenant: GitLab URL, bot, LLM key, config; a clean job slate.
+
+    Also what `make compose-check` runs inside the web container (`manage.py shell`).
+    """
     from jobs.models import ACTIVE_STATUSES, Job
     from jobs.services import lifecycle
     from tenants import services
@@ -191,9 +195,9 @@ def _tenant(owner, sim, pat: str, llm_key: str):
 
     tenant = Tenant.objects.filter(name=TENANT_NAME, memberships__user=owner).first()
     if tenant is None:
-        tenant, _ = services.create_tenant(user=owner, name=TENANT_NAME, gitlab_url=sim.url)
+        tenant, _ = services.create_tenant(user=owner, name=TENANT_NAME, gitlab_url=gitlab_url)
     else:
-        services.update_settings(tenant=tenant, gitlab_url=sim.url)
+        services.update_settings(tenant=tenant, gitlab_url=gitlab_url)
         for job in Job.objects.for_tenant(tenant).filter(status__in=ACTIVE_STATUSES):
             lifecycle.cancel_job(job, "a new demo started")
         lifecycle.reap()  # ends jobs whose worker (an earlier demo) is gone
@@ -452,8 +456,8 @@ def _run(options: dict, out: TextIO) -> int:
     llm = LLMSim(host=gateway, script="note", api_key=llm_key, event_delay=pace).start()
     stack = None
     try:
-        project, human, pat = _seed_gitlab(sim)
-        tenant = _tenant(owner, sim, pat, llm_key)
+        project, human, pat = seed_gitlab(sim)
+        tenant = prepare_tenant(owner, sim.url, pat, llm_key)
         secret = tenant.reveal_secret("webhook_secret")
         log_path = Path(settings.VAR_DIR) / "demo.log"
         stack = Stack(gateway, port, sim, llm, tenant, project, human, log_path)
