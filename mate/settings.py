@@ -214,6 +214,9 @@ else:
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
         "control_folder": str(BROKER_DIR / "control"),
+        # The worker looks for new message files this often (kombu's default is 1 s, which
+        # left a burst of deliveries waiting seconds each for a worker process).
+        "polling_interval": 0.2,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("MATE_CELERY_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = "default"
