@@ -468,7 +468,7 @@ def _run(options: dict, out: TextIO) -> int:
         _start_mate(stack, root)
         known = _job_ids(tenant)
         _assign(stack, 1)
-        job = _wait_job(tenant, known, 60, stack)
+        job = _wait_job(tenant, known, options["timeout"], stack)  # a loaded machine starts slowly
         out.write(_banner(stack, job, owner))
         out.flush()
         if not check:

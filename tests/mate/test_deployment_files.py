@@ -22,6 +22,19 @@ def test_compose_has_the_five_services_and_only_the_worker_gets_the_socket():
     assert compose["services"]["worker"]["environment"]["MATE_ENV"] == "production"
 
 
+def test_web_is_published_on_loopback_and_the_jobs_gateway_only():
+    """Issue #15: not on all interfaces; agent containers use the mate-jobs gateway address."""
+    compose = YAML(typ="safe").load((ROOT / "compose.yaml").read_text())
+    ports = compose["services"]["web"]["ports"]
+    # host:published:container, where host and published may be ${VAR:-default}
+    hosts = sorted(p.rsplit(":", 2)[0] for p in ports)
+    assert hosts == ["${MATE_JOBS_GATEWAY:-10.213.0.1}", "127.0.0.1"], ports
+    jobs = compose["networks"]["jobs"]
+    assert jobs["name"] == "mate-jobs"
+    assert jobs["driver_opts"]["com.docker.network.bridge.enable_icc"] == "false"
+    assert compose["services"]["worker"]["group_add"], "the worker must join the socket's group"
+
+
 def test_compose_config_is_accepted_by_docker_compose():
     tool = ["docker", "compose"] if _has_compose_plugin() else None
     if tool is None and shutil.which("docker-compose"):
@@ -31,7 +44,11 @@ def test_compose_config_is_accepted_by_docker_compose():
             pytest.fail("neither `docker compose` nor `docker-compose` is installed")
         pytest.skip("NO docker compose TOOL: cannot validate compose.yaml here")
     env = dict(
-        os.environ, DJANGO_SECRET_KEY="k", MATE_ENCRYPTION_KEYS="k", DJANGO_ALLOWED_HOSTS="h"
+        os.environ,
+        DJANGO_SECRET_KEY="k",
+        MATE_ENCRYPTION_KEYS="k",
+        DJANGO_ALLOWED_HOSTS="h",
+        DOCKER_GID="999",
     )
     result = subprocess.run(
         [*tool, "-f", str(ROOT / "compose.yaml"), "config", "-q"],
