@@ -1,6 +1,7 @@
 """compose.yaml, Procfile and Dockerfile describe the same processes the README promises."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,7 +28,9 @@ def test_web_is_published_on_loopback_and_the_jobs_gateway_only():
     compose = YAML(typ="safe").load((ROOT / "compose.yaml").read_text())
     ports = compose["services"]["web"]["ports"]
     # host:published:container, where host and published may be ${VAR:-default}
-    hosts = sorted(p.rsplit(":", 2)[0] for p in ports)
+    parts = [re.findall(r"\$\{[^}]*\}|[^:]+", p) for p in ports]
+    assert all(len(p) == 3 for p in parts), f"every published port names its host address: {ports}"
+    hosts = sorted(p[0] for p in parts)
     assert hosts == ["${MATE_JOBS_GATEWAY:-10.213.0.1}", "127.0.0.1"], ports
     jobs = compose["networks"]["jobs"]
     assert jobs["name"] == "mate-jobs"
