@@ -101,7 +101,7 @@ def _headline(event: dict, bot: str, project: str) -> str:
     return f"Event {field(name)} on {obj} in {project}."
 
 
-def _labels(labels: list) -> str:
+def _labels(labels: list | tuple) -> str:
     shown = [field(label, "label") for label in labels[:MAX_LABELS]]
     more = len(labels) - len(shown)
     return "Labels: " + ", ".join(shown) + (f" (and {more} more)" if more > 0 else "")
@@ -142,7 +142,7 @@ def build_task(snapshot: dict) -> str:
     ref = (snapshot.get("config") or {}).get("ref")
     if ref:
         parts.append(f"Branch checked out: {field(ref, 'branch')}")
-    if isinstance(event.get("labels"), list) and event["labels"]:
+    if isinstance(event.get("labels"), list | tuple) and event["labels"]:
         parts.append(_labels(event["labels"]))
     if event.get("event") == "comment_mention" and event.get("note_body"):
         parts += ["", f"The comment by {_who(event.get('author'))}:", _quote(event["note_body"])]
