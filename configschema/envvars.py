@@ -11,29 +11,61 @@ from configschema.readers import as_map, expected
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RESERVED_PREFIX = "MATE_"
-# Names a .mate.yml may not set: they steer where the LLM key and the agent's traffic go.
-REPO_FORBIDDEN_PREFIXES = ("ANTHROPIC_", "OPENROUTER_", "CLAUDE_", "GIT_", "SSH_")
-REPO_FORBIDDEN_NAMES = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY")
+# Names a .mate.yml may not set (SPEC §4.8). A .mate.yml is written by anyone who can push a
+# branch; the tenant config is not restricted beyond MATE_.
+# They steer where the LLM key, the job credential and the agent's traffic go. Compared in any
+# case: curl and most HTTP clients honour http_proxy as well as HTTP_PROXY.
+REPO_TRAFFIC_PREFIXES = ("ANTHROPIC_", "OPENROUTER_", "CLAUDE_", "GIT_", "SSH_")
+REPO_TRAFFIC_NAMES = frozenset({"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY"})
+# They make a program load other code next to the job credential (the dynamic loader, node,
+# bash, sh, python, perl, ruby, the JVM) or decide which program runs. Compared exactly, as
+# those programs read them: `env` or `path` in lower case is nobody's loader setting.
+REPO_LOADER_PREFIXES = ("LD_", "PYTHON", "PERL5")
+REPO_LOADER_NAMES = frozenset(
+    {
+        "NODE_OPTIONS",
+        "NODE_PATH",
+        "BASH_ENV",
+        "ENV",
+        "RUBYOPT",
+        "RUBYLIB",
+        "JAVA_TOOL_OPTIONS",
+        "_JAVA_OPTIONS",
+        "PATH",
+        "HOME",
+        "SHELL",
+    }
+)
+
+
+def _repo_problem(name: str) -> str | None:
+    """Why a .mate.yml may not set ``name`` (SPEC §4.8), or None."""
+    upper = name.upper()
+    if upper.startswith(REPO_TRAFFIC_PREFIXES) or upper in REPO_TRAFFIC_NAMES:
+        return (
+            f"env name {name} is not allowed in .mate.yml: it steers credentials or traffic; "
+            "only the tenant config may set it"
+        )
+    if name.startswith(REPO_LOADER_PREFIXES) or name in REPO_LOADER_NAMES:
+        return (
+            f"env name {name} is not allowed in .mate.yml: it makes programs load other code "
+            "next to the job credential; only the tenant config may set it"
+        )
+    return None
 
 
 def env_name_problem(name: str, layer: Layer) -> str | None:
     """Why ``name`` may not be set in this layer, or None when it may.
 
-    Names are compared case-insensitively: ``http_proxy`` is honoured as widely as
-    ``HTTP_PROXY``, and refusing a lower-case twin of a reserved name costs nobody anything.
+    ``MATE_`` is compared case-insensitively in every layer: refusing a lower-case twin of a
+    reserved name costs nobody anything.
     """
     if not ENV_NAME.match(name):
         return f"env name {name!r} is not valid; names match [A-Za-z_][A-Za-z0-9_]*"
-    upper = name.upper()
-    if upper.startswith(RESERVED_PREFIX):
+    if name.upper().startswith(RESERVED_PREFIX):
         return f"env name {name} is reserved: names starting with MATE_ belong to Mate"
-    if layer == "repo" and (
-        upper.startswith(REPO_FORBIDDEN_PREFIXES) or upper in REPO_FORBIDDEN_NAMES
-    ):
-        return (
-            f"env name {name} is not allowed in .mate.yml: it steers credentials or traffic; "
-            "only the tenant config may set it"
-        )
+    if layer == "repo":
+        return _repo_problem(name)
     return None
 
 

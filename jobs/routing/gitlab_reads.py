@@ -59,6 +59,12 @@ class BotReader:
         found = _safe(lambda: self._gl.http_get(f"/projects/{int(project_id)}"), "the project")
         return found is not None
 
+    def default_branch(self, project_id: int) -> str | None:
+        """The project's default branch as GitLab says now; None for an empty project."""
+        found = _safe(lambda: self._gl.http_get(f"/projects/{int(project_id)}"), "the project")
+        branch = found.get("default_branch") if isinstance(found, dict) else None
+        return branch if isinstance(branch, str) and branch else None
+
     def _file(self, project_id: int, path: str, ref: str):
         project = self._gl.projects.get(int(project_id), lazy=True)
         found = _safe(lambda: project.files.get(file_path=path, ref=ref), f"{path} at {ref}")

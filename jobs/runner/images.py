@@ -1,13 +1,17 @@
 """Image selection (SPEC §6.4): the agent's ``image``, else the repository's devcontainer image
-read at the config ref, else ``MATE_AGENT_IMAGE``. A devcontainer that needs a build is not built
-(v1): the job gets a warning and the default image."""
+read at the project's default branch, else ``MATE_AGENT_IMAGE``. A devcontainer that needs a build
+is not built (v1): the job gets a warning and the default image.
+
+The devcontainer is never read at the job's config ref: that is the MR's source branch for MR
+events, which anyone who can push a branch writes, and the image receives the job credential
+(THREATS T37). The default branch is asked of GitLab at launch, not taken from the payload."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.conf import settings
 
@@ -18,8 +22,15 @@ _BUILD_KEYS = ("build", "dockerFile", "dockerfile", "dockerComposeFile")
 # A conservative image reference: registry/path:tag@digest characters only, no spaces or flags.
 _IMAGE_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/:@+-]{0,254}")
 
-# (path, ref) -> text or None when the file does not exist; may raise for GitLab trouble.
-FileReader = Callable[[str, str], str | None]
+
+class RepoSource(Protocol):
+    """The job's project as GitLab answers it; either method may raise for GitLab trouble."""
+
+    def default_branch(self) -> str | None:
+        """The project's default branch now, None for an empty project."""
+
+    def file_text(self, path: str, ref: str) -> str | None:
+        """The file's text at ``ref``, None when it does not exist."""
 
 
 @dataclass
@@ -79,41 +90,64 @@ def devcontainer_image(text: str, path: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-def select_image(job: Job, read_file: FileReader) -> ImageChoice:
-    """The image for ``job``; ``read_file`` reads a repository file at a ref (bot token)."""
+def select_image(job: Job, repo: RepoSource) -> ImageChoice:
+    """The image for ``job``; ``repo`` reads the job's project (bot token)."""
     agent_image = (job.snapshot.get("agent") or {}).get("image")
     if agent_image:
         return ImageChoice(agent_image, "agent")
     default = settings.MATE_AGENT_IMAGE
-    ref = (job.snapshot.get("config") or {}).get("commit") or (
-        job.snapshot.get("config") or {}
-    ).get("ref")
-    if not ref:
-        return ImageChoice(default, "default")
-    warnings: list[str] = []
+    try:
+        image, warning = _devcontainer(repo)
+    except Exception as exc:  # GitLab trouble must not stop the job: default image
+        return ImageChoice(
+            default,
+            "default",
+            [f"could not read the devcontainer ({exc}); using the default image"],
+        )
+    if image:
+        return ImageChoice(image, "devcontainer")
+    return ImageChoice(default, "default", [warning] if warning else [])
+
+
+def _devcontainer(repo: RepoSource) -> tuple[str | None, str | None]:
+    """The first devcontainer file's verdict at the default branch; (None, None) when none."""
+    branch = repo.default_branch()
+    if not branch:
+        return None, None
     for path in DEVCONTAINER_PATHS:
-        try:
-            text = read_file(path, ref)
-        except Exception as exc:  # GitLab trouble must not stop the job: default image
-            warnings.append(f"could not read {path} ({exc}); using the default image")
-            return ImageChoice(default, "default", warnings)
-        if text is None:
-            continue
-        image, warning = devcontainer_image(text, path)
-        if image:
-            return ImageChoice(image, "devcontainer")
-        if warning:
-            warnings.append(warning)
-        return ImageChoice(default, "default", warnings)
-    return ImageChoice(default, "default", warnings)
+        text = repo.file_text(path, branch)
+        if text is not None:
+            return devcontainer_image(text, path)
+    return None, None
 
 
-def bot_file_reader(job: Job) -> FileReader:
-    """Reads files of the job's project with the job's bot (routing's BotReader): the text
-    only, so a missing file costs one request (no branch lookup for a commit)."""
-    from jobs.routing.gitlab_reads import BotReader
-    from tenants.models import Bot
+class BotRepo:
+    """The job's project read with the job's bot (routing's BotReader): text only, so a
+    missing file costs one request (no branch lookup for a commit)."""
 
-    bot = Bot.objects.for_tenant(job.tenant).get(username=job.bot_username)
-    reader = BotReader(job.tenant, bot)
-    return lambda path, ref: reader.file_text(job.project_id, path, ref)
+    def __init__(self, job: Job) -> None:
+        from jobs.routing.gitlab_reads import BotReader
+        from tenants.models import Bot
+
+        bot = Bot.objects.for_tenant(job.tenant).get(username=job.bot_username)
+        self._reader = BotReader(job.tenant, bot)
+        self._project_id = job.project_id
+
+    def default_branch(self) -> str | None:
+        return self._reader.default_branch(self._project_id)
+
+    def file_text(self, path: str, ref: str) -> str | None:
+        return self._reader.file_text(self._project_id, path, ref)
+
+
+class Unreadable:
+    """A project that cannot be read at all (no bot, bad GitLab URL): every read raises."""
+
+    def __init__(self, exc: Exception) -> None:
+        self._exc = exc
+
+    def default_branch(self) -> str | None:
+        raise self._exc
+
+    def file_text(self, path: str, ref: str) -> str | None:
+        raise self._exc

@@ -83,21 +83,14 @@ def _mint(run: Run) -> tuple[str, str]:
 
 def _choose_image(job: Job, client) -> str:
     try:
-        reader = images.bot_file_reader(job)
+        repo = images.BotRepo(job)
     except Exception as exc:  # no bot, bad GitLab URL: the devcontainer cannot be read
-        reader = _failing_reader(exc)
-    choice = images.select_image(job, reader)
+        repo = images.Unreadable(exc)
+    choice = images.select_image(job, repo)
     for message in choice.warnings:
         _warn(job, message)
     containers.local_image(client, choice.image, pull=choice.image != settings.MATE_AGENT_IMAGE)
     return choice.image
-
-
-def _failing_reader(exc: Exception):
-    def read(path: str, ref: str):
-        raise exc
-
-    return read
 
 
 def launch(run: Run) -> None:

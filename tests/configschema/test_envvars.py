@@ -56,7 +56,82 @@ def test_names_a_repository_may_not_set(name: str) -> None:
     ]
 
 
-@pytest.mark.parametrize("name", ["PROXY_MODE", "MY_HTTP_PROXY", "GITHUB_TOKEN", "SSHD", "LANG"])
+LOADER_NAMES = [
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "LD_AUDIT",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "BASH_ENV",
+    "ENV",
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PYTHON",
+    "PERL5LIB",
+    "PERL5OPT",
+    "RUBYOPT",
+    "RUBYLIB",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "PATH",
+    "HOME",
+    "SHELL",
+]
+
+
+@pytest.mark.parametrize("name", LOADER_NAMES)
+def test_loader_names_a_repository_may_not_set(name: str) -> None:
+    """SPEC §4.8: names that make a program load other code (THREATS T37)."""
+    result = repo_result(f"version: 1\nagents:\n  reviewer:\n    env: {{{name}: x}}\n")
+    assert errors(result) == [
+        (
+            f"agents.reviewer.env.{name}",
+            f"env name {name} is not allowed in .mate.yml: it makes programs load other code "
+            "next to the job credential; only the tenant config may set it",
+        )
+    ]
+
+
+@pytest.mark.parametrize("name", LOADER_NAMES)
+def test_the_tenant_config_may_set_loader_names(name: str) -> None:
+    """Only MATE_ is refused in every layer; the tenant config is trusted with the rest."""
+    assert env_name_problem(name, "tenant") is None
+    assert tenant_result(agent_doc(f"env: {{{name}: v}}")).ok
+
+
+def test_every_forbidden_name_of_a_branch_is_reported_at_once() -> None:
+    result = repo_result(
+        "version: 1\nagents:\n  reviewer:\n"
+        "    env: {LD_PRELOAD: /tmp/x.so, NODE_OPTIONS: --require=/tmp/x, BASH_ENV: /tmp/x, OK: y}\n"
+    )
+    assert [p for p, _ in errors(result)] == [
+        "agents.reviewer.env.LD_PRELOAD",
+        "agents.reviewer.env.NODE_OPTIONS",
+        "agents.reviewer.env.BASH_ENV",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "PROXY_MODE",
+        "MY_HTTP_PROXY",
+        "GITHUB_TOKEN",
+        "SSHD",
+        "LANG",
+        # Loader names count as the programs read them: exactly, in upper case.
+        "env",
+        "path",
+        "ld_preload",
+        "MY_PATH",
+        "NODE_ENV",
+        "HOMEPAGE",
+        "SHELLCHECK_OPTS",
+        "ENVIRONMENT",
+        "RUBY_VERSION",
+        "PERL_VERSION",
+    ],
+)
 def test_similar_names_a_repository_may_set(name: str) -> None:
     assert repo_result(f"version: 1\nagents:\n  reviewer:\n    env: {{{name}: x}}\n").ok
 

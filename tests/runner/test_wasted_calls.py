@@ -1,6 +1,6 @@
-"""No wasted calls when a job starts: image selection asks GitLab for the devcontainer files
-only (no branch lookup behind a missing file or a commit id), and the engine's CPU count is
-asked once per process, not at every launch."""
+"""No wasted calls when a job starts: image selection asks GitLab for the project's default
+branch and the devcontainer files there only (no branch lookup behind a missing file or a commit
+id), and the engine's CPU count is asked once per process, not at every launch."""
 
 from __future__ import annotations
 
@@ -59,11 +59,12 @@ def test_a_missing_devcontainer_costs_one_request_per_path(repo, at):
     sim, project, tenant, _ = repo
     commit = sim.branch_sha(project, "main") if at == "commit" else None
     job = _job(tenant, project, ref="main", commit=commit)
-    choice = images.select_image(job, images.bot_file_reader(job))
+    choice = images.select_image(job, images.BotRepo(job))
     assert (choice.image, choice.source, choice.warnings) == ("mate-agent:default", "default", [])
     reads = sim.requests_to("GET", FILES)
     assert len(reads) == len(images.DEVCONTAINER_PATHS) and all(r.status == 404 for r in reads)
-    assert {r.query.get("ref") for r in reads} == {commit or "main"}
+    # Read at the default branch GitLab names, whatever commit the config was read at.
+    assert {r.query.get("ref") for r in reads} == {"main"}
     assert sim.requests_to("GET", BRANCHES) == []
 
 
@@ -71,7 +72,7 @@ def test_a_devcontainer_image_is_still_found_with_one_request(repo):
     sim, project, tenant, _ = repo
     sim.commit_files(project, "main", {".devcontainer/devcontainer.json": '{"image": "py:3"}'})
     job = _job(tenant, project, ref="main", commit=sim.branch_sha(project, "main"))
-    choice = images.select_image(job, images.bot_file_reader(job))
+    choice = images.select_image(job, images.BotRepo(job))
     assert (choice.image, choice.source) == ("py:3", "devcontainer")
     assert len(sim.requests_to("GET", FILES)) == 1
     assert sim.requests_to("GET", BRANCHES) == []

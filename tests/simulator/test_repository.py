@@ -288,3 +288,20 @@ def test_empty_repository_accepts_a_first_commit(world):
     )
     assert world.sim.read_file(empty, "a") == b"a"
     assert world.gl().projects.get(empty.id).empty_repo is False
+
+
+def test_default_branch_and_files_per_branch_as_image_selection_reads_them(world):
+    """GET /projects/:id names the default branch and the files API answers per ref: what the
+    devcontainer read relies on (THREATS T37)."""
+    sim, maria = world.sim, world.users["maintainer"]
+    project = sim.add_project("acme/trunky", default_branch="trunk", members={maria: 40})
+    sim.commit_files(project, "trunk", {".devcontainer.json": '{"image": "good:1"}'})
+    sim.commit_files(project, "feature/x", {".devcontainer.json": '{"image": "evil:1"}'})
+    gl = world.gl()
+    assert gl.projects.get(project.id).default_branch == "trunk"
+    files = gl.projects.get(project.id, lazy=True).files
+    assert files.get(".devcontainer.json", ref="trunk").decode() == b'{"image": "good:1"}'
+    assert files.get(".devcontainer.json", ref="feature/x").decode() == b'{"image": "evil:1"}'
+    with pytest.raises(gitlab.GitlabGetError) as missing:
+        files.get(".devcontainer.json", ref="no-such-branch")
+    assert missing.value.response_code == 404
