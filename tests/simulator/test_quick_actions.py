@@ -155,6 +155,19 @@ def test_description_commands_run_on_create_and_update(world, mr):
     assert issue.state == "opened"  # /close needs an existing issue
     api.issues.update(created.iid, {"description": "Edited\n/close"})
     assert issue.description == "Edited" and issue.state == "closed"
+    # On create an MR's /merge and /approve do nothing (no MR yet); /label does.
+    feature(world, branch="second")
+    opened = api.mergerequests.create(
+        {
+            "source_branch": "second",
+            "target_branch": "main",
+            "title": "Second",
+            "description": "/merge\n/approve\n/label ~bug",
+        }
+    )
+    second = world.sim.merge_request(world.project, opened.iid)
+    assert (opened.description, second.labels, second.state) == ("", ["bug"], "opened")
+    assert second.approvals == []
     # On an MR update a description's /approve acts at once.
     api.mergerequests.update(mr.iid, {"description": "Ready\n/approve"})
     assert mr.description == "Ready" and world.sim.approved_by(world.project, mr.iid) == ["maria"]
