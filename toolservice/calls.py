@@ -1,9 +1,9 @@
 """One authorization and call path for both transports (SPEC §7.2 steps 2-6).
 
 ``call_tool`` takes an authenticated job: rate limits, authority (a tool outside the effective
-set answers exactly like a missing one), schema validation, outbound redaction for writes, the
-handler (GitLab on the job's project only), then an audit row and a timeline event, whatever
-the outcome.
+set answers exactly like a missing one), schema validation, outbound redaction and quick-action
+neutralization for writes, the handler (GitLab on the job's project only), then an audit row
+and a timeline event, whatever the outcome.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 AUDIT_VALUE_MAX = 500
 AUDIT_ITEMS_MAX = 50
 AUDIT_DEPTH_MAX = 6
+# Named in an answer whose text had quick-action lines: GitLab shows them, does not run them.
+QUICK_ACTIONS_NOTICE = "quick_actions_shown_as_text"
 
 
 def check_rate(job: Job) -> None:
@@ -105,6 +107,7 @@ def _record(
     transport: str,
     started: float,
     failure: errors.ToolError | None,
+    neutralized: dict[str, list] | None = None,
 ) -> None:
     duration_ms = int((time.monotonic() - started) * 1000)
     if failure is None:
@@ -123,6 +126,7 @@ def _record(
         error_category=category,
         denial_reason=(failure.reason if failure else "")[:300],
         duration_ms=duration_ms,
+        neutralized_commands=audit_arguments(ctx, neutralized) if neutralized else {},
     )
     timeline.append(
         ctx.job,
@@ -149,21 +153,26 @@ def call_tool(job: Job, name: str, arguments: Any, *, transport: str) -> Any:
     ctx = ToolContext(job)
     failure: errors.ToolError | None = None
     result: Any = None
+    neutralized: dict[str, list] = {}
     try:
         check_rate(job)
         found = registry.lookup(job, name)
         registry.validate(found, arguments)
+        sent = arguments
         if not found.read_only:
             scope.check_outbound(ctx, arguments)
-        result = _run(found, ctx, arguments)
+            sent, neutralized = scope.neutralize_quick_actions(arguments)
+        result = _run(found, ctx, sent)
     except errors.ToolError as exc:
         failure = exc
     except Exception:
         logger.exception("tool service failed internally")
         failure = errors.ToolError(errors.UPSTREAM, reason="internal error")
-    _record(ctx, name, arguments, transport, started, failure)
+    _record(ctx, name, arguments, transport, started, failure, neutralized)
     if failure is not None:
         raise failure
+    if neutralized and isinstance(result, dict):
+        result = {**result, QUICK_ACTIONS_NOTICE: neutralized}
     return result
 
 

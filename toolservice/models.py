@@ -11,7 +11,9 @@ from tenants.models import Tenant, TenantOwnedQuerySet
 class ToolCall(models.Model):
     """One call of one tool by one job, allowed or not.
 
-    ``arguments`` are stored with long values cut and secrets redacted. ``denial_reason`` is
+    ``arguments`` are stored with long values cut and secrets redacted, as the agent sent them;
+    ``neutralized_commands`` names, per text field, the quick-action lines Mate sent to GitLab
+    as inline code instead (SPEC §7.3, T31). ``denial_reason`` is
     the real reason a call was refused (e.g. a tool outside the effective set); it is for
     support staff and operators, never returned to the agent.
     """
@@ -34,6 +36,7 @@ class ToolCall(models.Model):
     error_category = models.CharField(max_length=20, blank=True)
     denial_reason = models.CharField(max_length=300, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+    neutralized_commands = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     objects = TenantOwnedQuerySet.as_manager()

@@ -6,6 +6,9 @@
 - Commits touching CI configuration need ``touch_ci``.
 - Outbound text (notes, commits, MR fields) must not carry the tenant's secrets or anything
   shaped like a token: such calls are refused as ``validation`` and audited.
+- Text GitLab parses for quick actions (note bodies, MR titles and descriptions) is sent with
+  every line GitLab could execute shown as inline code instead (T31); the audit row and the
+  answer name the lines.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import base64
 import binascii
 import fnmatch
 import posixpath
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -217,6 +221,46 @@ def check_outbound(ctx: ToolContext, arguments: dict[str, Any]) -> None:
                 "the content contains a secret or a token-shaped string; remove it and retry",
                 f"outbound redaction: {_kind_of(text, secrets)}",
             )
+
+
+# -- quick actions --------------------------------------------------------------------------
+QUICK_ACTION_FIELDS = ("body", "title", "description")
+# GitLab deletes "\r", then takes "/name" at the start of a line as a command (case-folded, so
+# look-alike letters count too). Any line starting with "/" and a non-space is treated as one.
+_COMMAND_LINE = re.compile(r"/\S")
+_BACKTICKS = re.compile(r"`+")
+
+
+def _as_code(line: str) -> str:
+    """``line`` as one inline code span: GitLab renders it but no longer sees a command."""
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(line)), default=0) + 1)
+    pad = " " if len(fence) > 1 else ""  # CommonMark strips one space each side
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
+def neutralize_text(text: str) -> tuple[str, list[str]]:
+    """``text`` with every line GitLab's quick-action parser could execute made inline code,
+    and those lines (as GitLab would read them)."""
+    lines = text.split("\n")
+    changed: list[str] = []
+    for index, line in enumerate(lines):
+        seen = line.replace("\r", "")
+        if _COMMAND_LINE.match(seen):
+            changed.append(seen)
+            lines[index] = _as_code(seen)
+    return ("\n".join(lines), changed) if changed else (text, [])
+
+
+def neutralize_quick_actions(arguments: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list]]:
+    """A write's arguments as sent to GitLab (SPEC §7.3 "No side doors", T31) and, per field,
+    the command lines shown as text instead of executed."""
+    sent, changes = dict(arguments), {}
+    for name in QUICK_ACTION_FIELDS:
+        if isinstance(sent.get(name), str):
+            sent[name], lines = neutralize_text(sent[name])
+            if lines:
+                changes[name] = lines
+    return sent, changes
 
 
 # -- sizes ----------------------------------------------------------------------------------

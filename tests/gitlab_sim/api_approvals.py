@@ -72,6 +72,22 @@ def can_be_approved_by(sim: GitLabSim, project: Project, mr: MergeRequest, user)
     return sim.state.can_update_mr(user, project, mr)
 
 
+def add_approval(sim: GitLabSim, project: Project, mr: MergeRequest, user: User) -> None:
+    """ApprovalService (after its checks): the approval and its system note."""
+    mr.approvals.append(Approval(user_id=user.id, created_at=sim.state.now()))
+    add_note(sim, project, mr, user, "approved this merge request", system=True)
+
+
+def remove_approval(sim: GitLabSim, project: Project, mr: MergeRequest, user: User) -> bool:
+    """RemoveApprovalService: drops ``user``'s approval; False when there was none."""
+    mine = [a for a in mr.approvals if a.user_id == user.id]
+    if not mine:
+        return False
+    mr.approvals.remove(mine[0])
+    add_note(sim, project, mr, user, "unapproved this merge request", system=True)
+    return True
+
+
 def _mr_with_access(ctx: Ctx, write: bool) -> tuple[Project, MergeRequest]:
     """find_merge_request_with_access: 404 when the MR cannot be read, 403 without the right."""
     project = ctx.project()
@@ -99,8 +115,7 @@ def approve(ctx: Ctx) -> Response:
         raise errors.render_error(f"SHA does not match HEAD of source branch: {head}", 409)
     if not can_be_approved_by(ctx.sim, project, mr, user):
         raise errors.unauthorized()
-    mr.approvals.append(Approval(user_id=user.id, created_at=ctx.state.now()))
-    add_note(ctx.sim, project, mr, user, "approved this merge request", system=True)
+    add_approval(ctx.sim, project, mr, user)
     return Response(201, approval_state(ctx.sim, project, mr, user))
 
 
@@ -108,9 +123,6 @@ def approve(ctx: Ctx) -> Response:
 def unapprove(ctx: Ctx) -> Response:
     project, mr = _mr_with_access(ctx, write=True)
     user = ctx.require_user()
-    mine = [a for a in mr.approvals if a.user_id == user.id]
-    if not mine:
+    if not remove_approval(ctx.sim, project, mr, user):
         raise errors.not_found()
-    mr.approvals.remove(mine[0])
-    add_note(ctx.sim, project, mr, user, "unapproved this merge request", system=True)
     return Response(201, approval_state(ctx.sim, project, mr, user))

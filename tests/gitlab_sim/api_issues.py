@@ -7,6 +7,7 @@ from .entities import note_entity
 from .entities_work import issue_entity
 from .models import REPORTER, Issue, MergeRequest
 from .operations import add_note, update_issuable
+from .quick_action_ops import apply, interpret
 from .routing import Ctx, Response, route
 
 UPDATE_PARAMS = (
@@ -85,10 +86,12 @@ def create_issue(ctx: Ctx) -> Response:
     assignees = (ctx.id_list("assignee_ids") or []) if admin else []
     labels = (ctx.str_list("labels") or []) if admin else []
     sim = ctx.sim
+    text = interpret(sim, project, user, None, str(ctx.arg("description") or ""), is_mr=False)
+    assignees, labels = creation_updates(text.updates, assignees, labels)
     issue = sim.add_issue(
         project,
         str(title),
-        str(ctx.arg("description") or ""),
+        text.content,
         user,
         assignees,
         labels,
@@ -96,6 +99,14 @@ def create_issue(ctx: Ctx) -> Response:
     )
     sim.dispatch_async(sim.issuable_event(project, issue, user, "open", None))
     return Response(201, issue_entity(sim, project, issue))
+
+
+def creation_updates(
+    updates: dict, assignees: list[int], labels: list[str]
+) -> tuple[list[int], list[str]]:
+    """A new object's assignees and labels with those its description's commands set."""
+    assignees = list(dict.fromkeys([*assignees, *updates.get("assignee_ids", [])]))
+    return assignees, list(dict.fromkeys([*labels, *updates.get("add_labels", [])]))
 
 
 def apply_update(ctx: Ctx, project, obj: Issue | MergeRequest) -> None:
@@ -135,9 +146,15 @@ def apply_update(ctx: Ctx, project, obj: Issue | MergeRequest) -> None:
         changes["reviewer_ids"] = ctx.id_list("reviewer_ids") if admin else None
     if "confidential" in ctx.params and not is_mr and admin:
         obj.confidential = bool(ctx.flag("confidential"))
+    text = None
+    if changes["description"] is not None:
+        text = interpret(ctx.sim, project, user, obj, str(changes["description"]), is_mr=is_mr)
+        changes["description"] = text.content
     before, action = update_issuable(ctx.sim, project, obj, user, **changes)
     if action:
         ctx.sim.dispatch_async(ctx.sim.issuable_event(project, obj, user, action, before))
+    if text is not None:
+        apply(ctx.sim, project, user, obj, text)
 
 
 @route("PUT", "/projects/:id/issues/:issue_iid")
@@ -187,9 +204,17 @@ def _create_note(ctx: Ctx, kind: str) -> Response:
     if not ctx.state.can_comment(user, project, type(obj).__name__):
         raise errors.forbidden()
     internal = bool(ctx.flag("internal", False))
-    note = add_note(ctx.sim, project, obj, user, str(body), system=False, internal=internal)
-    ctx.sim.dispatch_async(ctx.sim.note_event(project, obj, note))
-    return Response(201, note_entity(ctx.sim, note))
+    sim = ctx.sim
+    head_sha = ctx.arg("merge_request_diff_head_sha")
+    text = interpret(sim, project, user, obj, str(body), is_mr=isinstance(obj, MergeRequest),
+                     head_sha=str(head_sha) if head_sha else None)  # fmt: skip
+    if text.commands_only:  # no note is created: 202 and what the commands did
+        apply(sim, project, user, obj, text)
+        return Response(202, {"commands_changes": text.changes(), "summary": text.summary()})
+    note = add_note(sim, project, obj, user, text.content, system=False, internal=internal)
+    sim.dispatch_async(sim.note_event(project, obj, note))
+    apply(sim, project, user, obj, text)
+    return Response(201, {**note_entity(sim, note), "commands_changes": text.changes()})
 
 
 for _kind in ("issues", "merge_requests"):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from . import errors
-from .api_issues import apply_update
+from .api_issues import apply_update, creation_updates
 from .entities import commit_entity
 from .entities_work import mr_entity, pipeline_basic
 from .models import DEVELOPER, MergeRequest
 from .mr_ops import create_merge_request, merge
 from .operations import snapshot
+from .quick_action_ops import interpret
 from .routing import Ctx, Response, route
 
 
@@ -76,6 +77,13 @@ def create_mr(ctx: Ctx) -> Response:
     assignees = ctx.id_list("assignee_ids")
     if assignees is None and ctx.arg("assignee_id") not in (None, ""):
         assignees = [ctx.int_arg("assignee_id")]
+    description = str(ctx.arg("description") or "")
+    text = interpret(ctx.sim, target_project, user, None, description, is_mr=True)
+    assignees, labels = creation_updates(
+        text.updates,
+        (assignees or []) if admin else [],
+        (ctx.str_list("labels") or []) if admin else [],
+    )
     mr = create_merge_request(
         ctx.sim,
         target_project,
@@ -84,10 +92,10 @@ def create_mr(ctx: Ctx) -> Response:
         str(target_branch),
         str(title),
         source_project=source_project,
-        description=str(ctx.arg("description") or ""),
-        assignee_ids=(assignees or []) if admin else [],
+        description=text.content,
+        assignee_ids=assignees,
         reviewer_ids=(ctx.id_list("reviewer_ids") or []) if admin else [],
-        labels=(ctx.str_list("labels") or []) if admin else [],
+        labels=labels,
         squash=bool(ctx.flag("squash", False)),
         remove_source_branch=bool(ctx.flag("remove_source_branch", False)),
     )
