@@ -3,6 +3,7 @@
 import socket
 
 import pytest
+import requests
 
 from tenants import gitlab as tg
 from tenants.netguard import RefusedDestination
@@ -135,4 +136,17 @@ def test_client_session_reaches_its_own_origin_only(settings, monkeypatch):
     ]:
         with pytest.raises(RefusedDestination, match="only to http://127.0.0.1:9"):
             gl.session.get(elsewhere, headers={"PRIVATE-TOKEN": "glpat-xxxxxxxxxxxxxxxxxxxx"})
+    assert opened == []
+
+
+def test_the_address_is_checked_again_on_the_socket_it_connects(settings, monkeypatch):
+    """T36: the pinned connection re-applies the rule to the very address it opens: a client
+    built while 100.64.0.1 was allowed opens no socket once the rule refuses it."""
+    settings.MATE_ALLOW_PRIVATE_GITLAB = True
+    gl = tg._client("http://100.64.0.1:9", "glpat-xxxxxxxxxxxxxxxxxxxx")
+    settings.MATE_ALLOW_PRIVATE_GITLAB = False
+    opened = []
+    monkeypatch.setattr(socket.socket, "connect", lambda sock, address: opened.append(address))
+    with pytest.raises(requests.exceptions.ConnectionError, match="refused 100.64.0.1"):
+        gl.session.get("http://100.64.0.1:9/api/v4/user")
     assert opened == []
