@@ -101,6 +101,7 @@ def test_a_name_rebound_to_loopback_never_gets_a_token_bearing_connection(sim, n
     client = signed_in(operator)
     add = reverse("console:bot_add", kwargs={"tenant": tenant.uid})
     answer = post(client, add, {"token": pat})
+    assert sim.requests == []  # the token never reached loopback
     assert answer.status_code == 400
     assert "Could not reach GitLab" in answer.content.decode()
     assert guard.non_loopback() == [netfakes.PUBLIC]  # the checked address, refused by the guard
@@ -113,6 +114,7 @@ def test_a_name_rebound_to_loopback_never_gets_a_token_bearing_connection(sim, n
     gl = credentials.gitlab_client_for(job_for(tenant, project))
     with pytest.raises(requests.exceptions.ConnectionError):
         gl.projects.get(project.id)
+    assert sim.requests == []
     assert guard.attempts == [netfakes.PUBLIC]
     assert dns.lookups == [REBIND]
 
