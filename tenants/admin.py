@@ -1,12 +1,18 @@
 """Django admin for support staff (SPEC §1). No secret value or ciphertext is ever rendered:
-secret columns are not editable and only their "set at" times are shown."""
+secret columns are not editable and only their "set at" times are shown. The GitLab URL and
+every bot field are read-only (a token goes only to the GitLab it was registered on: THREATS
+T35); membership changes by staff are logged (admin history and the ``tenants.admin`` log)."""
 
 from __future__ import annotations
+
+import logging
 
 from django.contrib import admin, messages
 
 from tenants import services
 from tenants.models import Bot, ConfigVersion, Membership, Tenant
+
+log = logging.getLogger(__name__)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -40,6 +46,7 @@ class TenantAdmin(admin.ModelAdmin):
     )
     readonly_fields = (
         "uid",
+        "gitlab_url",  # owners change it in the console, which erases the bot tokens
         "default_bot",
         "suspended_at",
         "llm_provider",
@@ -76,6 +83,38 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "tenant__name")
     autocomplete_fields = ("user", "tenant")
 
+    def save_model(self, request, obj, form, change) -> None:
+        before = Membership.objects.filter(pk=obj.pk).values_list("role", flat=True).first()
+        super().save_model(request, obj, form, change)
+        what = f"role {before} -> {obj.role}" if change else f"added as {obj.role}"
+        log.warning(
+            "staff %s changed membership of %s in tenant %s (%s): %s",
+            request.user.get_username(),
+            obj.user,
+            obj.tenant,
+            obj.tenant.uid,
+            what,
+        )
+
+    def delete_model(self, request, obj) -> None:
+        self._log_removal(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for membership in queryset.select_related("user", "tenant"):
+            self._log_removal(request, membership)
+        super().delete_queryset(request, queryset)
+
+    def _log_removal(self, request, obj: Membership) -> None:
+        log.warning(
+            "staff %s removed %s (%s) from tenant %s (%s)",
+            request.user.get_username(),
+            obj.user,
+            obj.role,
+            obj.tenant,
+            obj.tenant.uid,
+        )
+
 
 @admin.register(Bot)
 class BotAdmin(ReadOnlyAdmin):
@@ -86,6 +125,7 @@ class BotAdmin(ReadOnlyAdmin):
         "tenant",
         "username",
         "gitlab_user_id",
+        "gitlab_url",
         "scopes",
         "token_expires_on",
         "token_set_at",

@@ -36,13 +36,25 @@ class TenantCreateForm(forms.Form):
 
 
 class GeneralSettingsForm(forms.Form):
+    """What operators may change; the GitLab URL has its own owner-only form (GitLabURLForm)."""
+
     name = forms.CharField(max_length=200)
-    gitlab_url = forms.CharField(label="GitLab URL", max_length=300, widget=forms.URLInput)
     mate_filename = forms.CharField(
         label=".mate.yml filename",
         max_length=200,
         help_text="The per-repository configuration file Mate reads at a project's root.",
     )
+
+
+class GitLabURLForm(forms.Form):
+    gitlab_url = forms.CharField(
+        label="New GitLab URL",
+        max_length=300,
+        help_text="The base URL of your GitLab, e.g. https://gitlab.example.com",
+        widget=forms.URLInput(attrs={"placeholder": "https://gitlab.example.com"}),
+    )
+    # Set by the confirmation step, after the owner has read what the change does.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class LLMCredentialForm(forms.Form):

@@ -112,6 +112,8 @@ class Bot(SecretsMixin, models.Model):
     gitlab_user_id = models.BigIntegerField()
     username = models.CharField(max_length=255)
     scopes = models.JSONField(default=list)
+    # The GitLab base URL the token was checked on: the only place its tokens ever go (SPEC §1).
+    gitlab_url = models.URLField(max_length=300, blank=True, default="", editable=False)
     token_expires_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     token_ciphertext = models.TextField(blank=True, default="", editable=False)
@@ -129,6 +131,16 @@ class Bot(SecretsMixin, models.Model):
 
     def __str__(self) -> str:
         return f"@{self.username}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self._state.adding and not self.gitlab_url:
+            self.gitlab_url = self.tenant.gitlab_url  # a new bot is checked on the current URL
+        super().save(*args, **kwargs)
+
+    @property
+    def registered_elsewhere(self) -> bool:
+        """True when the tenant's GitLab URL changed since this bot's token was checked."""
+        return self.gitlab_url != self.tenant.gitlab_url
 
     def expires_soon(self, today=None) -> bool:
         """True when the PAT expires within 14 days (or already has)."""

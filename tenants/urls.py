@@ -19,6 +19,7 @@ urlpatterns = [
     # Settings
     path(T + "settings/", settings.settings_page, name="settings"),
     path(T + "settings/general", settings.general, name="settings_general"),
+    path(T + "settings/gitlab-url", settings.gitlab_url, name="settings_gitlab_url"),
     path(T + "settings/llm", settings.llm_credential, name="settings_llm"),
     path(
         T + "settings/webhook-secret/rotate", settings.rotate_webhook_secret, name="webhook_rotate"

@@ -12,7 +12,8 @@ import requests
 from gitlab.v4.objects import ProjectAccessTokenManager
 
 from jobs.models import Job
-from tenants.gitlab import GitLabURLError, client
+from tenants.gitlab import GitLabURLError
+from tenants.gitlab import bot_client as bound_client
 from tenants.models import Bot
 
 CLONE_MAX_AGE = timedelta(minutes=10)
@@ -28,9 +29,13 @@ class CredentialError(Exception):
     the fix; it never contains a token or a GitLab response body."""
 
 
+def _bot(job: Job) -> Bot | None:
+    return Bot.objects.for_tenant(job.tenant).filter(username=job.bot_username).first()
+
+
 def bot_token(job: Job) -> str:
     """The plaintext PAT of the job's bot (server-side only), or CredentialError."""
-    bot = Bot.objects.for_tenant(job.tenant).filter(username=job.bot_username).first()
+    bot = _bot(job)
     token = bot.reveal_secret("token") if bot is not None else ""
     if not token:
         raise CredentialError(
@@ -41,9 +46,13 @@ def bot_token(job: Job) -> str:
 
 
 def gitlab_for(job: Job, token: str) -> gitlab.Gitlab:
-    """A python-gitlab client on the tenant's GitLab with ``token`` (host checks apply)."""
+    """A python-gitlab client with ``token`` (the bot PAT or one minted from it) on the GitLab
+    the job's bot was registered on, never another (host checks apply; SPEC §1)."""
+    bot = _bot(job)
+    if bot is None:
+        raise CredentialError(f"bot @{job.bot_username} is no longer registered for this tenant")
     try:
-        return client(job.tenant.gitlab_url, token)
+        return bound_client(bot, token)
     except GitLabURLError as exc:
         message = str(exc)  # names the host and the reason, never the token
     raise CredentialError(message)

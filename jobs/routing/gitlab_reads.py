@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import gitlab
 import requests
 
-from tenants.gitlab import GitLabURLError, client
+from tenants.gitlab import GitLabURLError, bot_client
 from tenants.models import Bot, Tenant
 
 # A full commit id (SHA-1 or SHA-256). GitLab refuses branch names of 40 hex digits, so a ref of
@@ -52,7 +52,8 @@ class BotReader:
     """Reads one project as one bot; the bot token never leaves this object."""
 
     def __init__(self, tenant: Tenant, bot: Bot) -> None:
-        self._gl = client(tenant.gitlab_url, bot.reveal_secret("token"))
+        # The bot's PAT, only to the URL it was registered on; a refusal is a GitLabReadError.
+        self._gl = _safe(lambda: bot_client(bot), "the bot's GitLab")
         self.bot = bot
 
     def project_visible(self, project_id: int) -> bool:

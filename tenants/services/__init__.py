@@ -8,6 +8,13 @@ from tenants.services.bots import (
     set_default_bot,
 )
 from tenants.services.configs import ConfigInvalid, save_config
+from tenants.services.gitlab_url import (
+    URLChange,
+    URLChangeImpact,
+    change_gitlab_url,
+    gitlab_url_for_saving,
+    url_change_impact,
+)
 from tenants.services.members import MembershipError, add_member, change_role, remove_member
 from tenants.services.tenant import (
     SettingsError,
@@ -25,10 +32,14 @@ __all__ = [
     "ConfigInvalid",
     "MembershipError",
     "SettingsError",
+    "URLChange",
+    "URLChangeImpact",
     "add_member",
+    "change_gitlab_url",
     "change_role",
     "clear_signing_secret",
     "create_tenant",
+    "gitlab_url_for_saving",
     "register_bot",
     "remove_bot",
     "remove_member",
@@ -40,4 +51,5 @@ __all__ = [
     "set_llm_credential",
     "set_suspended",
     "update_settings",
+    "url_change_impact",
 ]

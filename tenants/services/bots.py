@@ -9,7 +9,7 @@ import gitlab
 import requests
 from django.db import transaction
 
-from tenants.gitlab import GitLabURLError, client
+from tenants.gitlab import GitLabURLError, check_gitlab_url, registration_client
 from tenants.models import Bot, Tenant
 
 
@@ -23,6 +23,7 @@ class TokenFacts:
     username: str
     scopes: list[str]
     expires_on: date | None
+    gitlab_url: str  # where the token was checked: the bot is bound to it
 
 
 def _gitlab_failure(tenant: Tenant, exc: Exception) -> BotRegistrationError:
@@ -49,7 +50,7 @@ def inspect_token(tenant: Tenant, token: str) -> TokenFacts:
     if not token:
         raise BotRegistrationError("Paste the bot's personal access token.")
     try:
-        gl = client(tenant.gitlab_url, token)
+        gl = registration_client(tenant, token)
         user = gl.http_get("/user")
         pat = gl.http_get("/personal_access_tokens/self")
     except GitLabURLError as exc:
@@ -75,6 +76,7 @@ def inspect_token(tenant: Tenant, token: str) -> TokenFacts:
         username=str(user["username"]),
         scopes=scopes,
         expires_on=date.fromisoformat(expires) if expires else None,
+        gitlab_url=check_gitlab_url(tenant.gitlab_url),
     )
 
 
@@ -83,17 +85,29 @@ def _apply(bot: Bot, facts: TokenFacts, token: str) -> None:
     bot.username = facts.username
     bot.scopes = facts.scopes
     bot.token_expires_on = facts.expires_on
+    bot.gitlab_url = facts.gitlab_url
     bot.set_secret("token", token.strip())
+
+
+def _moved(bot: Bot, facts: TokenFacts) -> bool:
+    """The bot was registered on another GitLab URL (its token was erased when the URL changed)."""
+    return check_gitlab_url(bot.gitlab_url or facts.gitlab_url) != facts.gitlab_url
+
+
+def _taken(tenant: Tenant, facts: TokenFacts, bot: Bot | None = None) -> bool:
+    others = Bot.objects.for_tenant(tenant).filter(gitlab_user_id=facts.user_id)
+    return others.exclude(pk=bot.pk).exists() if bot is not None else others.exists()
 
 
 @transaction.atomic
 def register_bot(*, tenant: Tenant, token: str) -> Bot:
     facts = inspect_token(tenant, token)
-    if Bot.objects.for_tenant(tenant).filter(gitlab_user_id=facts.user_id).exists():
+    stale = Bot.objects.for_tenant(tenant).filter(gitlab_user_id=facts.user_id).first()
+    if stale is not None and not _moved(stale, facts):
         raise BotRegistrationError(
             f"@{facts.username} is already a bot of this tenant; use Replace token to rotate it."
         )
-    bot = Bot(tenant=tenant)
+    bot = stale or Bot(tenant=tenant)  # a bot left from the old GitLab URL is registered again
     _apply(bot, facts, token)
     bot.save()
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
@@ -106,8 +120,14 @@ def register_bot(*, tenant: Tenant, token: str) -> Bot:
 
 @transaction.atomic
 def replace_bot_token(*, bot: Bot, token: str) -> Bot:
+    """Rotate a bot's PAT (same GitLab user), or register a bot again after a URL change."""
     facts = inspect_token(bot.tenant, token)
-    if facts.user_id != bot.gitlab_user_id:
+    if _moved(bot, facts):
+        if _taken(bot.tenant, facts, bot):
+            raise BotRegistrationError(
+                f"@{facts.username} is already another bot of this tenant; remove this bot instead."
+            )
+    elif facts.user_id != bot.gitlab_user_id:
         raise BotRegistrationError(
             f"This token belongs to @{facts.username}, not @{bot.username}. A replacement must "
             "belong to the same GitLab user; to use another account, add it as a new bot."

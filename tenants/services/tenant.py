@@ -9,19 +9,12 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
-from tenants.gitlab import GitLabURLError, check_gitlab_url
 from tenants.models import LLMProvider, Membership, Plan, Role, Tenant
+from tenants.services.errors import SettingsError
+from tenants.services.gitlab_url import change_gitlab_url, gitlab_url_for_saving
 
 LLM_KEY_MIN, LLM_KEY_MAX = 20, 500
 FILENAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,120}$")
-
-
-class SettingsError(ValueError):
-    """A setting was refused; ``field`` names it and the message says how to fix it."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
 
 
 def _name(name: str) -> str:
@@ -29,13 +22,6 @@ def _name(name: str) -> str:
     if not 1 <= len(name) <= 80:
         raise SettingsError("name", "Tenant name must be 1 to 80 characters long.")
     return name
-
-
-def _gitlab_url(url: str) -> str:
-    try:
-        return check_gitlab_url(url)
-    except GitLabURLError as exc:
-        raise SettingsError("gitlab_url", str(exc)) from None
 
 
 def new_webhook_secret() -> str:
@@ -49,7 +35,7 @@ def create_tenant(
     """Create a tenant owned by ``user``; returns it and its webhook secret (shown once)."""
     if plan not in Plan.values:
         raise SettingsError("plan", f"Plan must be one of {', '.join(Plan.values)}.")
-    tenant = Tenant(name=_name(name), gitlab_url=_gitlab_url(gitlab_url), plan=plan)
+    tenant = Tenant(name=_name(name), gitlab_url=gitlab_url_for_saving(gitlab_url), plan=plan)
     secret = new_webhook_secret()
     tenant.set_secret("webhook_secret", secret)
     tenant.save()
@@ -64,13 +50,14 @@ def update_settings(
     gitlab_url: str | None = None,
     mate_filename: str | None = None,
 ) -> Tenant:
+    """Name and .mate.yml filename; a GitLab URL goes through ``change_gitlab_url`` (it revokes
+    and erases every bot token; the console offers it to owners only)."""
     fields = []
     if name is not None:
         tenant.name = _name(name)
         fields.append("name")
     if gitlab_url is not None:
-        tenant.gitlab_url = _gitlab_url(gitlab_url)
-        fields.append("gitlab_url")
+        change_gitlab_url(tenant=tenant, gitlab_url=gitlab_url)
     if mate_filename is not None:
         mate_filename = mate_filename.strip()
         if not FILENAME_RE.match(mate_filename) or mate_filename in (".", ".."):

@@ -15,6 +15,7 @@ from tenants import services
 from tenants.access import tenant_for
 from tenants.forms import (
     GeneralSettingsForm,
+    GitLabURLForm,
     LLMCredentialForm,
     MemberAddForm,
     RoleForm,
@@ -38,7 +39,6 @@ def render_settings(
     general = forms.get("general") or GeneralSettingsForm(
         initial={
             "name": tenant.name,
-            "gitlab_url": tenant.gitlab_url,
             "mate_filename": tenant.mate_filename,
         }
     )
@@ -114,6 +114,68 @@ def llm_credential(request: HttpRequest, tenant: uuid.UUID) -> HttpResponse:
             return _back(tenant_obj, "llm")
     tenant_obj.refresh_from_db()
     return render_settings(request, tenant_obj, membership, forms={"llm": form}, status=400)
+
+
+def _gitlab_url_page(
+    request: HttpRequest, tenant: Tenant, membership: Membership, form: GitLabURLForm, **extra
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "impact": services.url_change_impact(tenant),
+        "cancel_url": reverse("console:settings", kwargs={"tenant": tenant.uid}) + "#general",
+        **extra,
+    }
+    status = 400 if form.errors else 200
+    return tenant_page(
+        request, "tenants/gitlab_url.html", tenant, membership, "settings", context, status
+    )
+
+
+def _url_changed_message(change: services.URLChange) -> str:
+    text = f"GitLab URL changed to {change.new_url}. "
+    if change.bots_erased:
+        text += (
+            f"The tokens of {', '.join('@' + b for b in change.bots_erased)} were erased: "
+            "register each bot again with a token from the new GitLab (Bots, Replace token). "
+        )
+    if change.tokens_revoked:
+        text += f"{change.tokens_revoked} job token(s) were revoked at {change.old_url}. "
+    if change.tokens_pending:
+        text += (
+            f"{change.tokens_pending} job token(s) could not be revoked at {change.old_url}; "
+            "revoke them there (project access tokens named mate-job-…) or let them expire "
+            "within two days."
+        )
+    return text.strip()
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def gitlab_url(request: HttpRequest, tenant: uuid.UUID) -> HttpResponse:
+    """Owner only (SPEC §1): GET asks for the new URL; a POST checks it and shows what the
+    change does; only a POST carrying ``confirm`` changes it."""
+    tenant_obj, membership = tenant_for(request.user, tenant, Role.OWNER)
+    if request.method == "GET":
+        return _gitlab_url_page(request, tenant_obj, membership, GitLabURLForm())
+    form = GitLabURLForm(request.POST)
+    if not form.is_valid():
+        return _gitlab_url_page(request, tenant_obj, membership, form)
+    try:
+        new_url = services.gitlab_url_for_saving(form.cleaned_data["gitlab_url"])
+        if not form.cleaned_data["confirm"]:
+            confirm = GitLabURLForm(initial={"gitlab_url": new_url, "confirm": True})
+            return _gitlab_url_page(
+                request, tenant_obj, membership, confirm, new_url=new_url, confirming=True
+            )
+        change = services.change_gitlab_url(tenant=tenant_obj, gitlab_url=new_url)
+    except services.SettingsError as exc:
+        attach_error(form, exc.field, str(exc))
+        return _gitlab_url_page(request, tenant_obj, membership, form)
+    if change is None:
+        messages.info(request, "That is already the GitLab URL; nothing changed.")
+    else:
+        messages.warning(request, _url_changed_message(change))
+    return _back(tenant_obj, "general")
 
 
 def _webhook_context(tenant: Tenant) -> dict:

@@ -40,6 +40,12 @@ class Gl:
         self.tenant = TenantFactory(gitlab_url=sim.url)
         make_bot(self.tenant, username="mate-bot", token=self.pat, gitlab_user_id=self.bot_user.id)
 
+    def set_gitlab_url(self, url: str) -> None:
+        """Where the tenant and its bot talk to GitLab (a bot's tokens go only to its own URL)."""
+        self.tenant.gitlab_url = url
+        self.tenant.save()
+        self.tenant.bots.update(gitlab_url=url)
+
     def job(self, authorities=("read",), status=JobStatus.RUNNING, timeout=600) -> Job:
         return Job.objects.create(
             tenant=self.tenant,
@@ -322,8 +328,7 @@ def test_a_dead_bot_pat_is_an_error_not_a_fallback(gl, caplog):
 
 
 def test_unreachable_gitlab_is_an_error(gl):
-    gl.tenant.gitlab_url = "http://127.0.0.1:1"
-    gl.tenant.save()
+    gl.set_gitlab_url("http://127.0.0.1:1")
     job = gl.job()
     with pytest.raises(CredentialError, match="no answer"):
         credentials.mint_gitlab_key(job)
@@ -406,8 +411,7 @@ def test_a_failed_refresh_keeps_the_current_key(gl):
     job = gl.job()
     old = credentials.mint_gitlab_key(job)
     age(old, 52)
-    gl.tenant.gitlab_url = "http://127.0.0.1:1"
-    gl.tenant.save()
+    gl.set_gitlab_url("http://127.0.0.1:1")
     job = Job.objects.select_related("tenant").get(pk=job.pk)
     credentials.refresh_gitlab_key(job)
     old.refresh_from_db()
@@ -440,8 +444,7 @@ def test_gitlab_failure_leaves_the_token_to_the_reconciler(gl, caplog):
     job.status = JobStatus.ERRORED
     job.save()
     url = gl.tenant.gitlab_url
-    gl.tenant.gitlab_url = "http://127.0.0.1:1"
-    gl.tenant.save()
+    gl.set_gitlab_url("http://127.0.0.1:1")
     job = Job.objects.select_related("tenant").get(pk=job.pk)
     with caplog.at_level(logging.DEBUG):
         credentials.revoke_job_tokens(job)
@@ -450,8 +453,7 @@ def test_gitlab_failure_leaves_the_token_to_the_reconciler(gl, caplog):
     assert key.value_ciphertext == ""  # Mate no longer holds the value
     assert not gl.sim.token_record(value).revoked
     assert "reconciler retries" in caplog.text and value not in caplog.text
-    gl.tenant.gitlab_url = url
-    gl.tenant.save()
+    gl.set_gitlab_url(url)
     assert credentials.revoke_due_tokens() == 1
     assert gl.sim.token_record(value).revoked
     key.refresh_from_db()

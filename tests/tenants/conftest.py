@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 
 from tenants.models import Bot, ConfigVersion, Role, Tenant
+from tests.tenants import netfakes
 from tests.tenants.factories import (
     ConfigVersionFactory,
     TenantFactory,
@@ -15,6 +16,15 @@ from tests.tenants.factories import (
     make_default,
     member,
 )
+
+
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch) -> netfakes.FakeDNS:
+    """No DNS query leaves a tenants test: made-up names resolve to one public address (never
+    connected to), "localhost" to loopback, and a test may rebind any name (T36)."""
+    dns = netfakes.install(monkeypatch, default=[netfakes.PUBLIC])
+    dns.set("localhost", ["127.0.0.1", "::1"])
+    return dns
 
 
 @dataclass

@@ -69,7 +69,8 @@ def test_owner_gets_every_form(as_user, world):
 # -- general -------------------------------------------------------------------------------
 
 
-def test_general_settings_are_saved(as_user, world):
+def test_general_settings_are_saved_but_never_the_gitlab_url(as_user, world):
+    """T35: the general form (operators) has no GitLab URL; one posted anyway is ignored."""
     data = {
         "name": "Acme Robotics",
         "gitlab_url": "https://git.acme.example/",
@@ -80,25 +81,22 @@ def test_general_settings_are_saved(as_user, world):
     assert response["Location"].endswith("/settings/#general")
     world.tenant.refresh_from_db()
     assert world.tenant.name == "Acme Robotics"
-    assert world.tenant.gitlab_url == "https://git.acme.example"
+    assert world.tenant.gitlab_url == "https://gitlab.example.com"
     assert world.tenant.mate_filename == ".acme.yml"
+    world.bot.refresh_from_db()
+    assert world.bot.has_secret("token")
 
 
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
         ("name", "x" * 81, "1 to 80 characters"),
-        ("gitlab_url", "https://gitlab.example.com/?q=1", "must not have a query"),
         ("mate_filename", "conf/.mate.yml", "no folders"),
         ("mate_filename", "", "This field is required"),
     ],
 )
 def test_general_settings_errors_name_the_field(as_user, world, field, value, message):
-    data = {
-        "name": "Acme",
-        "gitlab_url": "https://gitlab.example.com",
-        "mate_filename": ".mate.yml",
-    }
+    data = {"name": "Acme", "mate_filename": ".mate.yml"}
     data[field] = value
     response = as_user(world.operator).post(url("settings_general", world.tenant), data)
     assert response.status_code == 400
