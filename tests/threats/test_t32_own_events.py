@@ -8,18 +8,24 @@ endpoints and with that credential only, comments on the issue mentioning the bo
 branch and opens an MR; with the job's key the bot is assigned to that MR. GitLab authors all of
 it as the key's project-bot user, and the deliveries it sends for it start no job: each is
 ``ignored`` with "caused by Mate's own job" in the delivery log. After the key is revoked, its
-user still counts. Controls: a person's mention on the issue, and on the agent's MR, does start
-a job; the latter reads ``.mate.yml`` at the default branch, not the agent's branch.
+user still counts. The delivery log and Explain show the reason. Controls: a person's mention
+on the issue, and on the agent's MR, does start a job (the latter reads ``.mate.yml`` at the
+default branch, not the agent's branch); a person's note whose only mentions stand where GitLab
+sees none (quotes, code, an HTML comment, escaped) does not.
 """
 
 from __future__ import annotations
 
+import html
+
 import gitlab
 import pytest
 import requests
+from django.test import Client
+from django.urls import reverse
 
 from jobs import credentials
-from jobs.events import MATE_CAUSED, MATE_MR_REASON
+from jobs.events import MATE_CAUSED, MATE_MR_REASON, NO_BOT
 from jobs.models import Delivery, DeliveryEvent, Job, JobStatus, JobToken, Resolution
 from tests.jobs.conftest import eager_celery, world
 
@@ -46,6 +52,20 @@ def outcomes_since(mark: int) -> list[DeliveryEvent]:
 def last_delivery_id() -> int:
     latest = Delivery.objects.order_by("-id").first()
     return latest.id if latest else 0
+
+
+def console_pages(world, delivery: Delivery) -> tuple[str, str]:
+    """The delivery's page in the delivery log and its Explain page, as the owner sees them."""
+    client = Client()
+    client.force_login(world.owner)
+    args = {"tenant": world.tenant.uid, "delivery": delivery.uid}
+    page = client.get(reverse("console:delivery", kwargs=args))
+    explain_url = reverse("console:delivery_explain", kwargs=args)
+    explained = client.get(explain_url)
+    if explained.status_code == 405:  # Explain may be a POST (it asks GitLab)
+        explained = client.post(explain_url)
+    assert (page.status_code, explained.status_code) == (200, 200)
+    return html.unescape(page.content.decode()), html.unescape(explained.content.decode())
 
 
 @pytest.fixture
@@ -90,6 +110,8 @@ def test_the_agents_note_and_mr_start_no_job(world, live_server, agent_job):
         assert (row.resolution, row.reason, row.job) == (Resolution.IGNORED, MATE_CAUSED, None)
         assert row.delivery.body["user"]["id"] == key_user.id
     assert list(Job.objects.filter(tenant=world.tenant)) == [job]
+    log_page, explain_page = console_pages(world, rows[0].delivery)
+    assert MATE_CAUSED in log_page and MATE_CAUSED in explain_page
 
     # The key is revoked when the job ends; a late delivery by its user still counts.
     credentials.revoke_job_tokens(job)
@@ -100,6 +122,7 @@ def test_the_agents_note_and_mr_start_no_job(world, live_server, agent_job):
     (late,) = outcomes_since(mark)
     assert (late.resolution, late.reason) == (Resolution.IGNORED, MATE_CAUSED)
     assert list(Job.objects.filter(tenant=world.tenant)) == [job]
+    assert MATE_CAUSED in console_pages(world, late.delivery)[1]  # Explain agrees, later too
 
 
 def test_a_persons_mentions_still_start_jobs(world, live_server, agent_job):
@@ -111,6 +134,16 @@ def test_a_persons_mentions_still_start_jobs(world, live_server, agent_job):
     )
     sim.wait_for_deliveries()
     credentials.revoke_job_tokens(job)
+    mark = last_delivery_id()
+
+    # Mentions where GitLab sees none: quoted, in code, in an HTML comment, escaped.
+    hidden = (
+        "> @mate-bot wrote this\n\n>>>\n@mate-bot\n>>>\n\n    @mate-bot in code\n\n"
+        "`@mate-bot` <code>@mate-bot</code> <!-- @mate-bot --> \\@mate-bot"
+    )
+    sim.post_note(world.project, "issue", issue.iid, hidden, world.human)
+    (quiet,) = outcomes_since(mark)
+    assert (quiet.resolution, quiet.reason) == (Resolution.IGNORED, NO_BOT)
     mark = last_delivery_id()
 
     sim.post_note(world.project, "issue", issue.iid, "@mate-bot please look", world.human)
