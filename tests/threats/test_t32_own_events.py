@@ -27,6 +27,7 @@ from django.urls import reverse
 from jobs import credentials
 from jobs.events import MATE_CAUSED, MATE_MR_REASON, NO_BOT
 from jobs.models import Delivery, DeliveryEvent, Job, JobStatus, JobToken, Resolution
+from tests.gitlab_sim.operations import add_note
 from tests.jobs.conftest import eager_celery, world
 
 __all__ = ["eager_celery", "world"]  # the live Mate of tests/jobs, reused here
@@ -113,12 +114,18 @@ def test_the_agents_note_and_mr_start_no_job(world, live_server, agent_job):
     log_page, explain_page = console_pages(world, rows[0].delivery)
     assert MATE_CAUSED in log_page and MATE_CAUSED in explain_page
 
-    # The key is revoked when the job ends; a late delivery by its user still counts.
+    # The agent's last note; GitLab's webhook for it arrives (a retry, a slow queue) only after
+    # the job ended and its key was revoked. Its user still counts.
+    with sim.state.lock:
+        project, obj = sim._issuable(world.project, "issue", issue.iid)
+        note = add_note(sim, project, obj, key_user, "@mate-bot one more thing", False, False)
+        late_hooks = sim.note_event(project, obj, note)
     credentials.revoke_job_tokens(job)
     key.refresh_from_db()
     assert key.revoked_at is not None and key.gitlab_user_id == key_user.id
+    assert not key.has_secret("value")
     mark = last_delivery_id()
-    sim.post_note(world.project, "issue", issue.iid, "@mate-bot one more thing", key_user)
+    assert [sim.dispatcher.send(d).status for d in late_hooks] == [200]
     (late,) = outcomes_since(mark)
     assert (late.resolution, late.reason) == (Resolution.IGNORED, MATE_CAUSED)
     assert list(Job.objects.filter(tenant=world.tenant)) == [job]
