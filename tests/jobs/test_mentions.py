@@ -231,7 +231,7 @@ def test_only_candidates_are_returned_once_in_order(text: str, candidates: list[
     assert found == [c for c in dict.fromkeys(candidates) if c in found]
 
 
-@given(text=st.text(alphabet=st.sampled_from("@`~> \n\r\t.-_/abAB1"), max_size=200))
+@given(text=st.text(alphabet=st.sampled_from("@`~> \n\r\t.-_/abAB1<!\\"), max_size=200))
 def test_markdown_garbage_never_raises(text: str) -> None:
     found = mentioned_usernames(text, ["ab", "a.b", "A-1", "b_"])
     assert set(found) <= {"ab", "a.b", "A-1", "b_"}
@@ -267,3 +267,21 @@ def test_odd_backslashes_escape_the_at(name: str, before: str, backslashes: int)
     text = head + "\\" * backslashes + f"@{name}"
     expected = [] if backslashes % 2 else [name]
     assert mentioned_usernames(text, [name]) == expected
+
+
+@given(name=usernames, before=plain, inside=plain, after=plain)
+def test_mention_in_a_multiline_quote_never_counts(
+    name: str, before: str, inside: str, after: str
+) -> None:
+    text = f"{before}\n>>>\n{inside}\n@{name} {inside}\n>>>\n{after}"
+    assert mentioned_usernames(text, [name]) == []
+
+
+@given(name=usernames, before=plain, indent=st.sampled_from(["    ", "\t", "  \t", "      "]))
+def test_mention_in_an_indented_block_after_a_blank_line_never_counts(
+    name: str, before: str, indent: str
+) -> None:
+    # "plain text" after a blank line ends any list `before` may have opened (in a list item an
+    # indented line is the item's content, not code).
+    text = f"{before}\n\nplain text\n\n{indent}see @{name}\n"
+    assert mentioned_usernames(text, [name]) == []
