@@ -197,6 +197,8 @@ class JobToken(SecretsMixin, models.Model):
     """A GitLab project access token minted for one job: the per-job key or the clone token.
 
     The value is encrypted and bound to this row; ``gitlab_token_id`` is what revocation needs.
+    ``gitlab_user_id`` is the token's GitLab user (its project bot user): kept after revocation,
+    so that events that user caused are known as Mate's own (SPEC §5.2, T32).
     """
 
     SECRET_FIELDS = ("value",)
@@ -209,6 +211,7 @@ class JobToken(SecretsMixin, models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="tokens")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     gitlab_token_id = models.BigIntegerField(null=True, blank=True)
+    gitlab_user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     scopes = models.JSONField(default=list)
     access_level = models.PositiveSmallIntegerField(default=0)
     minted_at = models.DateTimeField(auto_now_add=True)

@@ -25,6 +25,7 @@ from jobs.credentials.minting import (
     scopes_for,
 )
 from jobs.credentials.revocation import clone_done, revoke_due_tokens, revoke_job_tokens
+from jobs.credentials.token_users import minted_users_in
 
 __all__ = [
     "CredentialError",
@@ -34,6 +35,7 @@ __all__ = [
     "issue_job_credential",
     "mint_clone_token",
     "mint_gitlab_key",
+    "minted_users_in",
     "refresh_gitlab_key",
     "revoke_due_tokens",
     "revoke_job_tokens",

@@ -81,7 +81,15 @@ def _mint(job: Job, kind: str, scopes: list[str], level: int) -> tuple[JobToken 
         if token_id is not None:
             gitlab_call(lambda: manager.delete(token_id))
         raise CredentialError(f"GitLab minted a token for project {job.project_id} without a value")
-    row = JobToken(job=job, kind=kind, gitlab_token_id=token_id, scopes=scopes, access_level=level)
+    user_id = getattr(created, "user_id", None)
+    row = JobToken(
+        job=job,
+        kind=kind,
+        gitlab_token_id=token_id,
+        gitlab_user_id=user_id if type(user_id) is int and user_id > 0 else None,
+        scopes=scopes,
+        access_level=level,
+    )
     row.set_secret("value", value)
     try:
         row.save()

@@ -130,7 +130,8 @@ def _changed_subject(
     author_id = int_at(attrs, "author_id")
     author = index.get(author_id) if author_id is not None else None
     url = str_at(attrs, "url")
-    return object_subject(kind, attrs, project, assignees, labels, author, url)
+    untrusted = kind == "merge_request" and roster.authored_by_mate(author_id, index)
+    return object_subject(kind, attrs, project, assignees, labels, author, url, untrusted)
 
 
 def _first_known(*candidates: tuple[str, ...] | None) -> tuple[str, ...]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
+from .actors import actor_of
 from .assignments import issue_hook, merge_request_hook
 from .model import ISSUE_HOOKS, MERGE_REQUEST_HOOK, NOTE_HOOKS, PIPELINE_HOOK, BotRef, Derivation
 from .notes import note_hook
@@ -21,21 +22,32 @@ _HANDLERS: dict[str, Callable[[JsonObject, Roster], Derivation]] = {
 
 
 def derive_events(
-    hook_type: str, payload: object, bots: Sequence[BotRef], default_bot: str | None
+    hook_type: str,
+    payload: object,
+    bots: Sequence[BotRef],
+    default_bot: str | None,
+    minted_user_ids: Iterable[int] = (),
 ) -> Derivation:
     """The Mate events of one delivery, in SPEC §5.2 order, or the reason there are none.
 
     `hook_type` is the `X-Gitlab-Event` header, `payload` the parsed JSON body (untrusted: any
     shape is accepted), `bots` the tenant's registered bots in registration order and
-    `default_bot` the default bot's username. The acting bot of every event is a registered
-    bot. Events that would start the same job (same `dedupe_key()`) are returned once.
+    `default_bot` the default bot's username, `minted_user_ids` the GitLab user ids of the
+    tokens Mate minted for the tenant (at least those among `actors.involved_user_ids`). An
+    event Mate caused (SPEC §5.2) is ignored, except a failed pipeline. The acting bot of every
+    event is a registered bot. Events that would start the same job (same `dedupe_key()`) are
+    returned once.
     """
     if not isinstance(hook_type, str) or hook_type not in _HANDLERS:
         return ignored(f"unsupported hook type {printable(hook_type)}")
     root = as_object(payload)
     if root is None:
         return malformed("the body is not a JSON object")
-    roster = Roster.of(bots, default_bot)
+    roster = Roster.of(bots, default_bot, minted_user_ids)
     if not roster.bots:
         return ignored(NO_BOT)
+    if hook_type != PIPELINE_HOOK:
+        caused = roster.caused_by(*actor_of(root, hook_type in NOTE_HOOKS))
+        if caused is not None:
+            return ignored(caused)
     return _HANDLERS[hook_type](root, roster)

@@ -13,12 +13,17 @@ The rule is the SPEC's, made precise where GitLab is:
   does too, while `@mate-bot.x`, `@mate-bot-2` and `@mate-bot_` do not; `@mate.bot` mentions
   `mate.bot` and not `mate`. Any other following character ends the name (`@mate-bot/x`,
   `@mate-bot's` and `@mate-bot!` mention `mate-bot`), as the SPEC's rule says.
-- Text inside inline code spans, fenced code blocks (``` or ~~~, closed by a fence of the same
-  character at least as long; an unclosed fence runs to the end) and quoted lines (optional
-  spaces or tabs, then `>`) does not count. Inline code follows CommonMark: a run of n
-  backticks opens a span closed by the next run of exactly n backticks in the same paragraph;
-  an unmatched run is literal text. Indented code blocks and backslash escapes are not
-  interpreted (both are rare in comments addressed to a bot).
+- A mention counts only where GitLab would treat it as one. Not inside:
+  - inline code spans (CommonMark: a run of n backticks opens a span closed by the next run of
+    exactly n backticks in the same paragraph; an unmatched run is literal text);
+  - fenced code blocks (``` or ~~~, closed by a fence of the same character at least as long;
+    an unclosed fence runs to the end);
+  - indented code blocks: lines indented by four spaces or a tab that do not continue a
+    paragraph or a list item (CommonMark: indented code cannot interrupt a paragraph);
+  - quoted lines (optional spaces or tabs, then `>`) and GitLab's multi-line `>>>` blocks (a
+    line `>>>` up to the next line `>>>`; without a closing line it is just a quoted line);
+  - HTML comments and `<code>`/`<pre>` elements (an unclosed one runs to the end);
+  - an escaped `\\@` (but `\\\\@name`, an escaped backslash, is a mention).
 """
 
 from __future__ import annotations
@@ -26,19 +31,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .blocks import drop_block_lines
+
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_FENCE_OPEN = re.compile(r"[ \t]*(`{3,}|~{3,})(.*)")
-_QUOTE = re.compile(r"[ \t]*>")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _BACKTICKS = re.compile(r"`+")
-_MENTION = re.compile(r"(?<![\w.\-/])@([\w.\-]+)")
+_HTML_HIDDEN = re.compile(
+    r"<!--.*?(?:-->|\Z)|<(code|pre)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL
+)
+_ESCAPED_BACKSLASH = re.compile(r"\\\\")
+_MENTION = re.compile(r"(?<![\w.\-/\\])@([\w.\-]+)")
 
 
 def mentioned_usernames(text: str, candidates: Sequence[str]) -> list[str]:
     """The candidates mentioned in `text`, in the order of `candidates`, each once.
 
-    Only candidates are ever returned; code, fenced blocks and quoted lines are ignored (see the
-    module docstring for the exact rule). Linear in the length of the text.
+    Only candidates are ever returned; code, quotes, HTML comments and escaped `@` are ignored
+    (see the module docstring for the exact rule). Linear in the length of the text.
     """
     if not isinstance(text, str) or not candidates:
         return []
@@ -47,51 +56,17 @@ def mentioned_usernames(text: str, candidates: Sequence[str]) -> list[str]:
 
 
 def visible_text(text: str) -> str:
-    """`text` with fenced code blocks, quoted lines and inline code spans blanked out.
+    """`text` with everything GitLab would not read a mention in blanked out: code blocks,
+    quotes, inline code, HTML comments and `<code>`/`<pre>` elements, escaped backslashes.
 
-    Removed lines become empty lines and removed code spans a single space, so that what is
-    left keeps its paragraph breaks and no two words are glued together.
+    Removed lines become empty lines and removed spans a single space, so that what is left
+    keeps its paragraph breaks and no two words are glued together.
     """
-    lines = _drop_fences_and_quotes(_LINE_BREAK.split(text))
+    lines = drop_block_lines(_LINE_BREAK.split(text))
     paragraphs = _BLANK_LINE.split("\n".join(lines))
-    return "\n\n".join(_blank_code_spans(paragraph) for paragraph in paragraphs)
-
-
-def _drop_fences_and_quotes(lines: list[str]) -> list[str]:
-    """Replace quoted lines and the lines of fenced code blocks (fences included) by ''."""
-    kept: list[str] = []
-    fence: str | None = None
-    for line in lines:
-        if fence is not None:
-            if _closes(line, fence):
-                fence = None
-            kept.append("")
-        elif _QUOTE.match(line):
-            kept.append("")
-        elif (opener := _fence_opener(line)) is not None:
-            fence = opener
-            kept.append("")
-        else:
-            kept.append(line)
-    return kept
-
-
-def _fence_opener(line: str) -> str | None:
-    """The fence (e.g. '```') the line opens, or None. A backtick fence's info has no '`'."""
-    match = _FENCE_OPEN.fullmatch(line)
-    if match is None:
-        return None
-    fence, info = match.group(1), match.group(2)
-    if fence[0] == "`" and "`" in info:
-        return None
-    return fence
-
-
-def _closes(line: str, fence: str) -> bool:
-    """Whether `line` closes `fence`: same character, at least as long, nothing else after."""
-    stripped = line.strip(" \t")
-    run = len(stripped) - len(stripped.lstrip(fence[0]))
-    return run >= len(fence) and stripped == fence[0] * run
+    shown = "\n\n".join(_blank_code_spans(paragraph) for paragraph in paragraphs)
+    shown = _HTML_HIDDEN.sub(" ", shown)
+    return _ESCAPED_BACKSLASH.sub("  ", shown)
 
 
 def _blank_code_spans(paragraph: str) -> str:

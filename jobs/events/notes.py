@@ -27,7 +27,7 @@ def note_hook(root: JsonObject, roster: Roster) -> Derivation:
     attrs = obj_at(root, "object_attributes")
     if attrs is None:
         return malformed(NO_ATTRIBUTES)
-    skip = _note_skip_reason(root, attrs, roster)
+    skip = _note_skip_reason(root, attrs)
     if skip is not None:
         return ignored(skip)
     body = str_at(attrs, "note")
@@ -43,8 +43,9 @@ def note_hook(root: JsonObject, roster: Roster) -> Derivation:
     return result(events, NO_BOT)
 
 
-def _note_skip_reason(root: JsonObject, attrs: JsonObject, roster: Roster) -> str | None:
-    """Why a note yields no mention whatever it says, or None."""
+def _note_skip_reason(root: JsonObject, attrs: JsonObject) -> str | None:
+    """Why a note yields no mention whatever it says, or None (notes Mate caused never reach
+    this: `derive_events` ignores them first)."""
     if bool_at(attrs, "system") is True:
         return "system note"
     noteable = str_at(attrs, "noteable_type")
@@ -56,9 +57,6 @@ def _note_skip_reason(root: JsonObject, attrs: JsonObject, roster: Roster) -> st
         kind = str_at(obj_at(root, "issue"), "type")
         if kind not in (None, "Issue"):
             return f"note on a work item of type {printable(kind)}, not an issue"
-    actor = person(obj_at(root, "user") or {})
-    if roster.is_bot(actor, int_at(attrs, "author_id")):
-        return "note written by a registered bot"
     if str_at(attrs, "action") == "update":
         return "note edited: only new notes are read for mentions"
     return None
@@ -81,7 +79,8 @@ def _note_subject(root: JsonObject, attrs: JsonObject, roster: Roster) -> Subjec
     labels = label_titles(list_at(obj, "labels")) or ()
     author = actor.username if actor else None
     url = str_at(obj, "url") or _without_fragment(str_at(attrs, "url"))
-    return object_subject(key, obj, project, assignees, labels, author, url)
+    untrusted = not is_issue and roster.authored_by_mate(int_at(obj, "author_id"), index)
+    return object_subject(key, obj, project, assignees, labels, author, url, untrusted)
 
 
 def _without_fragment(url: str | None) -> str | None:

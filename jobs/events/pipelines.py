@@ -12,6 +12,7 @@ from .payload import (
     list_at,
     obj_at,
     people,
+    person,
     str_at,
     username_index,
 )
@@ -50,7 +51,9 @@ def _pipeline_subject(root: JsonObject, attrs: JsonObject, roster: Roster) -> Su
     mr = obj_at(root, "merge_request")
     refs = merge_request_refs(mr) if mr is not None else None
     ref = str_at(attrs, "ref")
-    config_ref, reason = pipeline_config_ref(project, refs, ref)
+    pusher = person(obj_at(root, "user") or {})
+    untrusted = roster.caused_by(pusher) is not None
+    config_ref, reason = pipeline_config_ref(project, refs, ref, untrusted)
     listed = people(list_at(mr, "assignees"))
     index = username_index([listed, roster.people()])
     assignees = current_assignees(mr, [listed], index) if mr else ()

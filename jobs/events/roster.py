@@ -5,20 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from .actors import GITLAB_BOT_CAUSED, MATE_CAUSED, is_gitlab_bot_username
 from .model import BotRef
 from .payload import Person, is_int
 
 
 @dataclass(frozen=True)
 class Roster:
-    """Registered bots in registration order, and the default bot (one of them, or None)."""
+    """Registered bots in registration order, the default bot (one of them, or None), and the
+    GitLab user ids of the tokens Mate minted for the tenant (`minted`)."""
 
     bots: tuple[BotRef, ...]
     default: BotRef | None
+    minted: frozenset[int] = frozenset()
 
     @classmethod
-    def of(cls, bots: Sequence[BotRef], default_bot: str | None) -> Roster:
-        """Build from the caller's list: malformed or repeated entries are dropped, and a
+    def of(
+        cls, bots: Sequence[BotRef], default_bot: str | None, minted: Iterable[int] = ()
+    ) -> Roster:
+        """Build from the caller's lists: malformed or repeated entries are dropped, and a
         default bot that is not registered is no default bot (the acting bot is always a
         registered one)."""
         kept: list[BotRef] = []
@@ -27,7 +32,7 @@ class Roster:
                 continue
             kept.append(bot)
         default = next((b for b in kept if b.username == default_bot), None)
-        return cls(tuple(kept), default)
+        return cls(tuple(kept), default, frozenset(uid for uid in minted if is_int(uid)))
 
     def among(self, persons: Iterable[Person]) -> list[BotRef]:
         """The registered bots that are among `persons`, in registration order."""
@@ -52,6 +57,26 @@ class Roster:
             if user is not None and bot.username == user.username:
                 return True
         return False
+
+    def caused_by(self, user: Person | None, user_id: int | None = None) -> str | None:
+        """Why an action by that user is Mate's own (SPEC §5.2), or None for a person.
+
+        `user` is the payload's user object, `user_id` another id the payload gives for the
+        same user (a note's `author_id`): any one of them being Mate's suffices.
+        """
+        ids = {uid for uid in (user_id, user.user_id if user else None) if uid is not None}
+        if self.is_bot(user, user_id) or ids & self.minted:
+            return MATE_CAUSED
+        if user is not None and is_gitlab_bot_username(user.username):
+            return GITLAB_BOT_CAUSED
+        return None
+
+    def authored_by_mate(self, author_id: int | None, names: dict[int, str]) -> bool:
+        """Whether an issue's/MR's author (`author_id`, named through `names` when the payload
+        shows the username) is one of the users whose events Mate caused."""
+        if author_id is None:
+            return False
+        return self.caused_by(Person(author_id, names.get(author_id))) is not None
 
     def named(self, username: str) -> BotRef | None:
         """The registered bot with this username, or None."""

@@ -3,7 +3,9 @@
 Config ref rules (SPEC §5.3 step 1): MR-flavoured events read the MR's source branch, pipelines
 the MR's source branch (MR pipelines) or the pipeline's ref, everything else the project's
 default branch. A fork MR (source project != target project) is not trusted: its events read the
-target project's default branch. Whenever the payload does not show that the source branch is
+target project's default branch. So does an MR whose author is a user whose events Mate
+caused (a job opened it: its source branch was written by an agent), and a pipeline whose user
+is one (an agent's push started it). Whenever the payload does not show that the source branch is
 safe to read (unknown project ids, a merge-request ref without MR details), the default branch
 is used. `config_ref` is None when no trusted ref is known (an empty project has no default
 branch; a fork MR seen from the fork itself has no target branch in reach); routing then reads
@@ -14,10 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .actors import MATE_MR_REASON
 from .model import BotRef, Event, EventName, ObjectKind
 from .payload import JsonObject, Person, bool_at, int_at, obj_at, str_at
 
 FORK_REASON = "fork MR: using target default branch"
+PIPELINE_MATE_REASON = "pipeline started by Mate's own job: using default branch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,25 +145,33 @@ def default_ref(project: Project, reason: str) -> tuple[str | None, str]:
     return project.default_branch, reason
 
 
-def mr_config_ref(project: Project, mr: MergeRequestRefs) -> tuple[str | None, str]:
-    """Where an MR-flavoured event reads `.mate.yml`: the source branch unless a fork."""
+def mr_config_ref(
+    project: Project, mr: MergeRequestRefs, untrusted: bool = False
+) -> tuple[str | None, str]:
+    """Where an MR-flavoured event reads `.mate.yml`: the source branch unless the MR is a
+    fork or `untrusted` (its author is a user whose events Mate caused)."""
     if mr.source_project_id is None or mr.target_project_id is None:
         return default_ref(project, "MR source project unknown: using default branch")
     if mr.source_project_id != mr.target_project_id:
         if project.id != mr.target_project_id:
             return None, "fork MR seen from its source project: no trusted ref"
         return default_ref(project, FORK_REASON)
+    if untrusted:
+        return default_ref(project, MATE_MR_REASON)
     if mr.source_branch is None:
         return default_ref(project, "MR source branch unknown: using default branch")
     return mr.source_branch, "MR source branch"
 
 
 def pipeline_config_ref(
-    project: Project, mr: MergeRequestRefs | None, ref: str | None
+    project: Project, mr: MergeRequestRefs | None, ref: str | None, untrusted: bool = False
 ) -> tuple[str | None, str]:
-    """Where a pipeline event reads `.mate.yml`: its MR's source branch, else its ref."""
+    """Where a pipeline event reads `.mate.yml`: its MR's source branch, else its ref; the
+    default branch when `untrusted` (the pipeline's user is one whose events Mate caused)."""
     if mr is not None:
-        return mr_config_ref(project, mr)
+        return mr_config_ref(project, mr, untrusted)
+    if untrusted:
+        return default_ref(project, PIPELINE_MATE_REASON)
     if ref is None or not ref:
         return default_ref(project, "pipeline ref unknown: using default branch")
     if ref.startswith("refs/merge-requests/"):
@@ -175,8 +187,10 @@ def object_subject(
     labels: tuple[str, ...],
     author: str | None,
     url: str | None,
+    untrusted: bool = False,
 ) -> Subject | str:
-    """An issue or MR subject from its object; config ref per SPEC §5.3 step 1."""
+    """An issue or MR subject from its object; config ref per SPEC §5.3 step 1 (`untrusted`:
+    the MR's author is a user whose events Mate caused)."""
     iid = int_at(obj, "iid")
     if iid is None:
         return f"the {kind.replace('_', ' ')} has no integer iid"
@@ -185,7 +199,7 @@ def object_subject(
     if mr is None:
         ref, reason = default_ref(project, "project default branch")
     else:
-        ref, reason = mr_config_ref(project, mr)
+        ref, reason = mr_config_ref(project, mr, untrusted)
     return Subject(
         project=project,
         object_kind="merge_request" if mr is not None else "issue",

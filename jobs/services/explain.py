@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
+from jobs.credentials import minted_users_in
 from jobs.events import BotRef, Event, derive_events
 from jobs.models import Delivery, DeliveryEvent
 from jobs.routing.catalogue import model_refusal
@@ -112,7 +113,8 @@ def explain_delivery(delivery: Delivery) -> Explanation:
     bots = list(Bot.objects.for_tenant(tenant))
     refs = [BotRef(b.gitlab_user_id, b.username) for b in bots]
     default = next((b.username for b in bots if b.pk == tenant.default_bot_id), None)
-    derivation = derive_events(delivery.hook, delivery.body, refs, default)
+    mine = minted_users_in(tenant, delivery.body)
+    derivation = derive_events(delivery.hook, delivery.body, refs, default, mine)
     recorded = list(
         DeliveryEvent.objects.for_tenant(tenant).filter(delivery=delivery).select_related("job")
     )

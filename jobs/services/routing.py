@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobs import timeline
+from jobs.credentials import minted_users_in
 from jobs.events import BotRef, Event, derive_events
 from jobs.models import Delivery, DeliveryEvent, Job, JobEvent, JobStatus, Resolution
 from jobs.routing import gates
@@ -52,7 +53,8 @@ def process_delivery(delivery_id: int) -> None:
         bots = list(Bot.objects.for_tenant(tenant))
         refs = [BotRef(b.gitlab_user_id, b.username) for b in bots]
         default = tenant.default_bot.username if tenant.default_bot else None
-        derivation = derive_events(delivery.hook, delivery.body, refs, default)
+        mine = minted_users_in(tenant, delivery.body)
+        derivation = derive_events(delivery.hook, delivery.body, refs, default, mine)
         if not derivation.events:
             outcomes = [(None, Outcome(Resolution.IGNORED, derivation.ignored or "no event"))]
         else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -83,6 +85,34 @@ BOTS = ["mate-bot", "mate.review", "m"]
         (">@mate-bot", []),
         ("> quoted\n@mate-bot not quoted", ["mate-bot"]),
         ("a > @mate-bot mid-line is not a quote", ["mate-bot"]),
+        # GitLab's multi-line blockquote
+        (">>>\n@mate-bot wrote\n>>>\n@m", ["m"]),
+        (">>>\nquoted\n\n@mate-bot\n>>>", []),
+        (">>>\nno closing line, @mate-bot counts", ["mate-bot"]),
+        # indented code blocks
+        ("    @mate-bot", []),
+        ("text\n\n    @mate-bot in code\n\n@m", ["m"]),
+        ("\t@mate-bot", []),
+        ("code:\n\n    a\n\n    @mate-bot still code", []),
+        ("a paragraph\n    @mate-bot continues it", ["mate-bot"]),
+        ("- item\n\n    @mate-bot in the item", ["mate-bot"]),
+        ("1. item\n    @mate-bot", ["mate-bot"]),
+        ("- item\n\nout of the list\n\n    @mate-bot code", []),
+        ("   @mate-bot three spaces", ["mate-bot"]),
+        # HTML comments and elements
+        ("<!-- @mate-bot -->", []),
+        ("<!--\n@mate-bot\n\n-->\n@m", ["m"]),
+        ("<!-- unclosed @mate-bot", []),
+        ("<code>@mate-bot</code> @m", ["m"]),
+        ("<CODE class='x'>@mate-bot</CODE>", []),
+        ("<pre>\n@mate-bot\n</pre>", []),
+        ("<pre>@mate-bot", []),
+        ("<p>@mate-bot</p>", ["mate-bot"]),
+        ("`<code>` @mate-bot", ["mate-bot"]),
+        # escapes
+        ("\\@mate-bot", []),
+        ("not me \\@mate-bot, but @m", ["m"]),
+        ("\\\\@mate-bot", ["mate-bot"]),  # an escaped backslash, then a mention
         # nothing
         ("", []),
         ("@", []),
@@ -118,8 +148,11 @@ def test_visible_text_keeps_prose_and_drops_code() -> None:
 
 usernames = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,15}[A-Za-z0-9_\-]", fullmatch=True)
 
-# Text that can open no code span, fence or quote and holds no other mention.
-plain = st.text(st.characters(codec="utf-8", exclude_characters="`~>@"), max_size=40)
+# Text that can open no code span, fence, quote, HTML comment or element, escape or indented
+# code block, and holds no other mention.
+plain = st.text(st.characters(codec="utf-8", exclude_characters="`~>@<\\"), max_size=40).map(
+    lambda text: "\n".join(line.lstrip(" \t") for line in re.split(r"\r\n|\r|\n", text))
+)
 separators = st.sampled_from(
     [" ", "\n", "\t", "(", "[", "{", ",", ":", ";", "!", "?", '"', "'", "*", "<", "=", "@", "#"]
 )
@@ -198,7 +231,7 @@ def test_only_candidates_are_returned_once_in_order(text: str, candidates: list[
     assert found == [c for c in dict.fromkeys(candidates) if c in found]
 
 
-@given(text=st.text(alphabet=st.sampled_from("@`~> \n\r\t.-_/abAB1"), max_size=200))
+@given(text=st.text(alphabet=st.sampled_from("@`~> \n\r\t.-_/abAB1<!\\"), max_size=200))
 def test_markdown_garbage_never_raises(text: str) -> None:
     found = mentioned_usernames(text, ["ab", "a.b", "A-1", "b_"])
     assert set(found) <= {"ab", "a.b", "A-1", "b_"}
@@ -212,3 +245,43 @@ def test_surrounding_quoted_lines_change_nothing(text: str, name: str, others: l
     assert mentioned_usernames(f"> @{name}\n{quoted}", candidates) == mentioned_usernames(
         text, candidates
     )
+
+
+@given(name=usernames, before=plain, after=plain, closed=st.booleans())
+def test_mention_in_html_comment_never_counts(
+    name: str, before: str, after: str, closed: bool
+) -> None:
+    closing = f" -->{after}" if closed else ""
+    assert mentioned_usernames(f"{before}<!-- {after} @{name} {closing}", [name]) == []
+
+
+@given(name=usernames, before=plain, tag=st.sampled_from(["code", "pre", "Code", "PRE"]))
+def test_mention_in_code_or_pre_element_never_counts(name: str, before: str, tag: str) -> None:
+    text = f"{before}<{tag}>\n@{name}\n</{tag}>"
+    assert mentioned_usernames(text, [name]) == []
+
+
+@given(name=usernames, before=plain, backslashes=st.integers(0, 5))
+def test_odd_backslashes_escape_the_at(name: str, before: str, backslashes: int) -> None:
+    head = f"{before} " if before else ""
+    text = head + "\\" * backslashes + f"@{name}"
+    expected = [] if backslashes % 2 else [name]
+    assert mentioned_usernames(text, [name]) == expected
+
+
+@given(name=usernames, before=plain, inside=plain, after=plain)
+def test_mention_in_a_multiline_quote_never_counts(
+    name: str, before: str, inside: str, after: str
+) -> None:
+    text = f"{before}\n>>>\n{inside}\n@{name} {inside}\n>>>\n{after}"
+    assert mentioned_usernames(text, [name]) == []
+
+
+@given(name=usernames, before=plain, indent=st.sampled_from(["    ", "\t", "  \t", "      "]))
+def test_mention_in_an_indented_block_after_a_blank_line_never_counts(
+    name: str, before: str, indent: str
+) -> None:
+    # "plain text" after a blank line ends any list `before` may have opened (in a list item an
+    # indented line is the item's content, not code).
+    text = f"{before}\n\nplain text\n\n{indent}see @{name}\n"
+    assert mentioned_usernames(text, [name]) == []

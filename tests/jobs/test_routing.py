@@ -128,7 +128,7 @@ def test_bot_authored_note_never_triggers(world):
     world.sim.post_note(world.project, "issue", issue.iid, "@mate-bot hello me", world.bot)
     (row,) = DeliveryEvent.objects.all()
     assert row.resolution == "ignored"
-    assert "registered bot" in row.reason
+    assert row.reason == "caused by Mate's own job"
     assert not Job.objects.exists()
 
 
