@@ -181,7 +181,10 @@ class UsageView(ToolServiceView):
     @extend_schema(
         summary="The runtime reports the agent's usage and cost at the end of the run",
         request={"application/json": USAGE_SCHEMA},
-        responses={200: inline_serializer("UsageOk", {"ok": serializers.BooleanField()})},
+        responses={
+            200: inline_serializer("UsageOk", {"ok": serializers.BooleanField()}),
+            **ERROR_RESPONSES,
+        },
     )
     def post(self, request):
         if usage_limit().hit(str(self.job.uid)) > usage_limit().limit:
