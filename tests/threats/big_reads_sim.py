@@ -16,6 +16,7 @@ TRACE_LINES = 600_000  # 50 bytes each: 30 MB
 TRACE_LAST = "ERROR: Job failed: exit code 1"
 FILE_BYTES = 60 * 1024 * 1024
 SMALL_FILE = "src/app.py"
+AT_CAP_BYTES = 1_000_000  # Mate's get_file cap: the largest file it reads
 
 
 def trace_text() -> str:
@@ -34,8 +35,10 @@ def seed(sim: GitLabSim) -> dict:
     )
     block = b"".join(b"%015d row of generated data\n" % n for n in range(2_500_000 // 40))
     huge = (block * (FILE_BYTES // len(block) + 1))[:FILE_BYTES]
-    sim.commit_files(project, "main", {"data/huge.bin": huge}, "A 60 MB file", human)
-    del huge
+    at_cap = bytes(range(256)) * (AT_CAP_BYTES // 256) + b"\xff" * (AT_CAP_BYTES % 256)
+    files = {"data/huge.bin": huge, "data/at-cap.bin": at_cap}
+    sim.commit_files(project, "main", files, "A 60 MB file and one of 1 MB", human)
+    del huge, files
     pipeline = sim.add_pipeline(
         project,
         "main",

@@ -14,11 +14,13 @@ and caches of a first call are not the read's). It must stay under 20 MiB:
   trace is streamed and only its tail kept; the answer is its last line;
 * ``get_file`` on a 60 MB file: HEAD tells its size, the call is refused as ``validation``
   naming the cap, and the file is never downloaded;
+* ``get_file`` on a binary file of exactly the cap (1 MB, answered base64) stays under it too;
 * the MR diff stops paging at its cap (in-process simulator, which records every request).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -32,7 +34,7 @@ from rest_framework.test import APIClient
 from jobs import credentials
 from jobs.models import Job, JobStatus
 from tests.tenants.factories import TenantFactory, make_bot, make_default
-from tests.threats.big_reads_sim import TRACE_LAST
+from tests.threats.big_reads_sim import AT_CAP_BYTES, TRACE_LAST
 from tests.toolservice.conftest import _tool_service_urls, world
 from toolservice.tools import merge_requests, repository
 
@@ -149,6 +151,20 @@ def test_a_60_mb_file_is_refused_by_its_size_before_any_download(far_gitlab, far
     message = body["error"]["message"]
     assert str(far_gitlab["file_bytes"]) in message
     assert str(repository.GET_FILE_MAX_BYTES) in message
+
+
+def test_the_largest_file_get_file_reads_costs_less_than_20_mib_too(far_gitlab, far_job):
+    """A binary file of exactly the cap: read, base64-encoded and answered as JSON."""
+    assert AT_CAP_BYTES == repository.GET_FILE_MAX_BYTES
+    warm = far_job.post("/tools/get_file", {"path": "src/app.py"}, format="json")
+    assert warm.status_code == 200
+    status, body, peak = measured_call(far_job, "get_file", {"path": "data/at-cap.bin"})
+    print(f"get_file on a file of the cap: peak {peak / MiB:.2f} MiB")
+    assert status == 200, body
+    assert peak < PEAK_LIMIT, f"the request raised the worker's memory by {peak / MiB:.1f} MiB"
+    result = body["result"]
+    assert (result["encoding"], result["size"]) == ("base64", AT_CAP_BYTES)
+    assert len(base64.b64decode(result["content"])) == AT_CAP_BYTES
 
 
 def test_without_a_size_header_the_download_still_stops_at_the_cap(world, monkeypatch):
