@@ -12,7 +12,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from jsonschema import Draft202012Validator
 from rest_framework import serializers
@@ -25,6 +27,7 @@ from rest_framework.views import APIView
 from jobs import credentials, timeline
 from jobs.models import Job
 from mate.jsonsafe import loads_strict
+from mate.ratelimit import Limit
 from toolservice import calls, errors
 from toolservice.auth import JobCredentialAuthentication
 from toolservice.models import ToolCall
@@ -157,25 +160,52 @@ USAGE_SCHEMA = {
 _USAGE_VALIDATOR = Draft202012Validator(USAGE_SCHEMA)
 
 
+def usage_limit() -> Limit:
+    """Reports a job may send per window: the runtime sends one at the end of its run."""
+    return Limit(
+        "usage-report",
+        getattr(settings, "MATE_USAGE_REPORTS", 5),
+        getattr(settings, "MATE_USAGE_REPORT_SECONDS", 60),
+    )
+
+
+def record_cost(job: Job, cost: Decimal) -> Decimal | None:
+    """Raise the job's cost to ``cost``, never lower it (SPEC §6.6: nothing the container says
+    lowers it); one conditional UPDATE, so concurrent reports keep the maximum. The cost kept."""
+    lower = Q(cost_usd__isnull=True) | Q(cost_usd__lt=cost)
+    Job.objects.filter(pk=job.pk).filter(lower).update(cost_usd=cost)
+    return Job.objects.filter(pk=job.pk).values_list("cost_usd", flat=True).first()
+
+
 class UsageView(ToolServiceView):
     @extend_schema(
         summary="The runtime reports the agent's usage and cost at the end of the run",
         request={"application/json": USAGE_SCHEMA},
-        responses={200: inline_serializer("UsageOk", {"ok": serializers.BooleanField()})},
+        responses={
+            200: inline_serializer("UsageOk", {"ok": serializers.BooleanField()}),
+            **ERROR_RESPONSES,
+        },
     )
     def post(self, request):
+        if usage_limit().hit(str(self.job.uid)) > usage_limit().limit:
+            raise errors.ToolError(
+                errors.RATE_LIMIT, "too many usage reports for this job; send one at the end"
+            )
         body = parse_json_body(request)
         if not isinstance(body, dict) or any(_USAGE_VALIDATOR.iter_errors(body)):
             raise errors.ToolError(
                 errors.VALIDATION, "expected {cost_usd: number, usage: object, num_turns: int}"
             )
         cost = Decimal(str(body["cost_usd"])).quantize(Decimal("0.0001"))
-        Job.objects.filter(pk=self.job.pk).update(cost_usd=cost)
+        kept = record_cost(self.job, cost)
         turns = body.get("num_turns")
-        # The runtime's report is the agent's own text: the tenant's secrets are masked (T19).
+        # The runtime's report is the agent's own text: the tenant's secrets are masked (T19),
+        # and it is stored within the audit's 16 KiB (T41).
         secrets = calls.audit_secrets(ToolContext(self.job))
-        usage = calls.audit_value(body.get("usage") or {}, secrets)
+        usage = calls.within_audit_limit(calls.audit_value(body.get("usage") or {}, secrets))
         line = f"agent usage: ${cost} over {turns if turns is not None else '?'} turns"
+        if kept != cost:
+            line += f" (reported; the job's cost stays ${kept})"
         timeline.append(
             self.job,
             "log",

@@ -8,6 +8,7 @@ and a timeline event, whatever the outcome.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -30,40 +31,97 @@ AUDIT_ITEMS_MAX = 50
 AUDIT_DEPTH_MAX = 6
 # Named in an answer whose text had quick-action lines: GitLab shows them, does not run them.
 QUICK_ACTIONS_NOTICE = "quick_actions_shown_as_text"
+AUDIT_BYTES_MAX = 16 * 1024  # SPEC §7.2 step 6: what one call may store, whatever its shape
+# Room kept for the markers that say what was left out (one per open container at most).
+_AUDIT_SLACK = 1024
+_NOT_STORED = "[not stored: the audit keeps 16 KiB of arguments per call]"
 
 
-def check_rate(job: Job) -> None:
-    """Per-job limits: a burst window and a total per job (SPEC §7.2)."""
+def check_rate(job: Job) -> errors.ToolError | None:
+    """Per-job limits: a burst window and a total per job (SPEC §7.2); the refusal, if any."""
     burst = Limit(
         "tool-burst",
         getattr(settings, "MATE_TOOL_BURST", 60),
         getattr(settings, "MATE_TOOL_BURST_SECONDS", 10),
     )
     if burst.hit(str(job.uid)) > burst.limit:
-        raise errors.ToolError(errors.RATE_LIMIT, "too many tool calls in a short time; slow down")
+        return errors.ToolError(errors.RATE_LIMIT, "too many tool calls in a short time; slow down")
     if job.tool_calls >= getattr(settings, "MATE_TOOL_CALLS_PER_JOB", 2000):
-        raise errors.ToolError(errors.RATE_LIMIT, "this job has used all of its tool calls")
+        return errors.ToolError(errors.RATE_LIMIT, "this job has used all of its tool calls")
+    return None
 
 
-def audit_value(value: Any, secrets: tuple[str, ...], depth: int = 0) -> Any:
+class AuditBudget:
+    """Bytes of JSON one stored value may still take. A value is charged its JSON size with
+    every non-ASCII character escaped, an upper bound of what any database stores for it."""
+
+    def __init__(self, size: int = AUDIT_BYTES_MAX - _AUDIT_SLACK) -> None:
+        self.left = size
+
+    def take(self, value: Any) -> bool:
+        cost = len(json.dumps(value)) + 2  # with its separator (", " or ": ")
+        if cost > self.left:
+            return False
+        self.left -= cost
+        return True
+
+    def force(self, value: Any) -> Any:
+        """Charge a marker even past the budget (the slack pays for it)."""
+        self.left -= len(json.dumps(value)) + 2
+        return value
+
+
+def audit_value(
+    value: Any, secrets: tuple[str, ...], depth: int = 0, budget: AuditBudget | None = None
+) -> Any:
+    """``value`` as stored: long strings cut, secrets masked, at most AUDIT_BYTES_MAX of JSON
+    (one budget shared by the whole value, so neither many keys nor deep nesting pass it)."""
+    budget = budget if budget is not None else AuditBudget()
     if depth > AUDIT_DEPTH_MAX:
-        return "[nested too deep]"
+        return budget.force("[nested too deep]")
     if isinstance(value, str):
         text = storable(redact(value, secrets))
         if len(text) > AUDIT_VALUE_MAX:
-            return f"{text[:AUDIT_VALUE_MAX]}…[{len(text) - AUDIT_VALUE_MAX} more characters]"
-        return text
+            text = f"{text[:AUDIT_VALUE_MAX]}…[{len(text) - AUDIT_VALUE_MAX} more characters]"
+        return text if budget.take(text) else budget.force(_NOT_STORED)
     if isinstance(value, dict):
-        items = list(value.items())[:AUDIT_ITEMS_MAX]
-        return {
-            audit_value(str(k), secrets, depth)[:100]: audit_value(v, secrets, depth + 1)
-            for k, v in items
-        }
+        return _audit_dict(value, secrets, depth, budget)
     if isinstance(value, list | tuple):
-        return [audit_value(v, secrets, depth + 1) for v in value[:AUDIT_ITEMS_MAX]]
+        return _audit_list(list(value), secrets, depth, budget)
     if value is None or isinstance(value, bool | int | float):
-        return value
-    return f"[{type(value).__name__}]"
+        return value if budget.take(value) else budget.force(None)
+    return budget.force(f"[{type(value).__name__}]")
+
+
+def _left_out(count: int) -> str:
+    return f"[{count} more items not stored]"
+
+
+def _audit_dict(
+    value: dict[Any, Any], secrets: tuple[str, ...], depth: int, budget: AuditBudget
+) -> dict[str, Any]:
+    budget.force({})
+    out: dict[str, Any] = {}
+    for n, (key, item) in enumerate(value.items()):
+        name = storable(redact(str(key), secrets))[:100]
+        if n >= AUDIT_ITEMS_MAX or not budget.take(name):
+            out["…"] = budget.force(_left_out(len(value) - n))
+            break
+        out[name] = audit_value(item, secrets, depth + 1, budget)
+    return out
+
+
+def _audit_list(
+    value: list[Any], secrets: tuple[str, ...], depth: int, budget: AuditBudget
+) -> list[Any]:
+    budget.force([])
+    out: list[Any] = []
+    for n, item in enumerate(value):
+        if n >= AUDIT_ITEMS_MAX or budget.left <= 0:
+            out.append(budget.force(_left_out(len(value) - n)))
+            break
+        out.append(audit_value(item, secrets, depth + 1, budget))
+    return out
 
 
 def audit_secrets(ctx: ToolContext) -> tuple[str, ...]:
@@ -76,9 +134,18 @@ def audit_secrets(ctx: ToolContext) -> tuple[str, ...]:
 
 
 def audit_arguments(ctx: ToolContext, arguments: Any) -> Any:
-    """Arguments as stored: long values cut, token shapes and the tenant's secrets masked."""
+    """Arguments as stored: long values cut, token shapes and the tenant's secrets masked, at
+    most AUDIT_BYTES_MAX of JSON in all."""
     secrets = audit_secrets(ctx) if _has_text(arguments) else ()
-    return audit_value(arguments, secrets)
+    return within_audit_limit(audit_value(arguments, secrets))
+
+
+def within_audit_limit(stored: Any) -> Any:
+    """The last word on the 16 KiB: whatever the shaping missed is replaced by a marker."""
+    if len(json.dumps(stored)) > AUDIT_BYTES_MAX:
+        logger.warning("tool audit: arguments over %d bytes after shaping", AUDIT_BYTES_MAX)
+        return {"…": _NOT_STORED}
+    return stored
 
 
 def audit_name(ctx: ToolContext, name: Any) -> str:
@@ -98,6 +165,15 @@ def _has_text(value: Any) -> bool:
     if isinstance(value, list):
         return any(_has_text(v) for v in value)
     return False
+
+
+def _neutralized_summary(neutralized: dict[str, list] | None) -> dict[str, Any]:
+    """What the audit keeps of the quick-action lines shown as text: per field their number and
+    the first few, short (the row's arguments already hold the whole text, within 16 KiB)."""
+    return {
+        field: {"lines": len(lines), "first": [str(line)[:100] for line in lines[:10]]}
+        for field, lines in (neutralized or {}).items()
+    }
 
 
 def _record(
@@ -126,7 +202,7 @@ def _record(
         error_category=category,
         denial_reason=(failure.reason if failure else "")[:300],
         duration_ms=duration_ms,
-        neutralized_commands=audit_arguments(ctx, neutralized) if neutralized else {},
+        neutralized_commands=audit_arguments(ctx, _neutralized_summary(neutralized)),
     )
     timeline.append(
         ctx.job,
@@ -154,8 +230,12 @@ def call_tool(job: Job, name: str, arguments: Any, *, transport: str) -> Any:
     failure: errors.ToolError | None = None
     result: Any = None
     neutralized: dict[str, list] = {}
+    audited = arguments
     try:
-        check_rate(job)
+        refusal = check_rate(job)
+        if refusal is not None:
+            audited = None  # refused for its rate: the row is kept, the arguments are not
+            raise refusal
         found = registry.lookup(job, name)
         registry.validate(found, arguments)
         sent = arguments
@@ -168,7 +248,7 @@ def call_tool(job: Job, name: str, arguments: Any, *, transport: str) -> Any:
     except Exception:
         logger.exception("tool service failed internally")
         failure = errors.ToolError(errors.UPSTREAM, reason="internal error")
-    _record(ctx, name, arguments, transport, started, failure, neutralized)
+    _record(ctx, name, audited, transport, started, failure, neutralized)
     if failure is not None:
         raise failure
     if neutralized and isinstance(result, dict):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from . import errors
 from .entities_work import job_entity, pipeline_basic, pipeline_entity
 from .models import REPORTER
-from .routing import Ctx, Response, route
+from .routing import Ctx, Response, Stream, route
 
 
 def ci_project(ctx: Ctx):
@@ -65,6 +67,21 @@ def get_job(ctx: Ctx) -> Response:
 
 @route("GET", "/projects/:id/jobs/:job_id/trace")
 def job_trace(ctx: Ctx) -> Response:
+    """The whole raw trace as text/plain. Large traces are streamed with chunked transfer
+    encoding (no Content-Length), so a client learns the size only by reading to the end."""
     project = ci_project(ctx)
     job = find_job(ctx, project)
-    return Response(200, job.log.encode(), content_type="text/plain")
+    headers = {"Content-Disposition": f'infile; filename="{job.id}.log"'}
+    log = job.log
+    if len(log) <= TRACE_STREAM_ABOVE:
+        return Response(200, log.encode(), headers, content_type="text/plain")
+    return Response(200, Stream(_trace_chunks(log)), headers, content_type="text/plain")
+
+
+TRACE_STREAM_ABOVE = 1_048_576
+TRACE_CHUNK = 65_536
+
+
+def _trace_chunks(log: str) -> Iterator[bytes]:
+    for start in range(0, len(log), TRACE_CHUNK):
+        yield log[start : start + TRACE_CHUNK].encode()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 
 from . import commits, errors
 from .entities import commit_entity
 from .gitrepo import GitError, Identity
-from .routing import Ctx, Response, route
+from .routing import Ctx, Response, Stream, route
 
 
 def _ref_sha(ctx: Ctx, project, ref: str | None) -> str:
@@ -18,7 +17,9 @@ def _ref_sha(ctx: Ctx, project, ref: str | None) -> str:
     return sha
 
 
-def _file(ctx: Ctx, ref_required: bool):
+def _file(ctx: Ctx, ref_required: bool) -> tuple[dict, str, dict[str, str]]:
+    """The blob's metadata (GitLab's ``blob_data``), its id, and the X-Gitlab-* headers GitLab
+    sets from that metadata. The content is not loaded: GitLab loads it only for the JSON GET."""
     project = ctx.code_project()
     if ref_required and not ctx.arg("ref"):
         raise errors.missing("ref")
@@ -30,13 +31,12 @@ def _file(ctx: Ctx, ref_required: bool):
     if found is None:
         raise errors.not_found("File")
     mode, blob_id = found
-    data = repo.read_blob(blob_id)
     meta = {
         "file_name": path.rsplit("/", 1)[-1],
         "file_path": path,
-        "size": len(data),
+        "size": repo.blob_size(blob_id),
         "encoding": "base64",
-        "content_sha256": hashlib.sha256(data).hexdigest(),
+        "content_sha256": repo.blob_sha256(blob_id),
         "ref": ref,
         "blob_id": blob_id,
         "commit_id": sha,
@@ -49,21 +49,32 @@ def _file(ctx: Ctx, ref_required: bool):
         else str(value)
         for key, value in meta.items()
     }
-    return meta, data, headers
+    return meta, blob_id, headers
+
+
+@route("HEAD", "/projects/:id/repository/files/:file_path")
+def head_file(ctx: Ctx) -> Response:
+    """File metadata only, in X-Gitlab-* headers (no body, the blob is not read)."""
+    _meta, _blob_id, headers = _file(ctx, ref_required=True)
+    return Response(200, None, headers)
 
 
 @route("GET", "/projects/:id/repository/files/:file_path")
 def get_file(ctx: Ctx) -> Response:
-    meta, data, headers = _file(ctx, ref_required=True)
+    meta, blob_id, headers = _file(ctx, ref_required=True)
+    data = ctx.sim.repo(ctx.code_project()).read_blob(blob_id)
     meta["content"] = base64.b64encode(data).decode()
     return Response(200, meta, headers)
 
 
 @route("GET", "/projects/:id/repository/files/:file_path/raw")
 def get_raw_file(ctx: Ctx) -> Response:
-    _meta, data, headers = _file(ctx, ref_required=False)
+    """The blob streamed (Workhorse's send_git_blob), with the same X-Gitlab-* headers."""
+    meta, blob_id, headers = _file(ctx, ref_required=False)
     headers["Content-Disposition"] = "inline"
-    return Response(200, data, headers, content_type="text/plain; charset=utf-8")
+    repo = ctx.sim.repo(ctx.code_project())
+    body = Stream(repo.stream_blob(blob_id), length=meta["size"])
+    return Response(200, body, headers, content_type="text/plain; charset=utf-8")
 
 
 @route("GET", "/projects/:id/repository/tree")

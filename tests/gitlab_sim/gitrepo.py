@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,6 +211,34 @@ class Repo:
 
     def read_blob(self, oid: str) -> bytes:
         return self.git("cat-file", "blob", oid).stdout
+
+    def blob_size(self, oid: str) -> int:
+        return int(self.out("cat-file", "-s", oid))
+
+    def stream_blob(self, oid: str, chunk_size: int = 65_536) -> Iterator[bytes]:
+        """The blob's bytes in chunks, never all of it in memory (as Gitaly streams blobs)."""
+        proc = subprocess.Popen(
+            ["git", "--git-dir", str(self.path), "cat-file", "blob", oid],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=base_env(self.home),
+        )
+        try:
+            assert proc.stdout is not None
+            while chunk := proc.stdout.read(chunk_size):
+                yield chunk
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+    def blob_sha256(self, oid: str) -> str:
+        digest = hashlib.sha256()
+        for chunk in self.stream_blob(oid):
+            digest.update(chunk)
+        return digest.hexdigest()
 
     def hash_blob(self, data: bytes) -> str:
         return self.out("hash-object", "-w", "--stdin", input=data)

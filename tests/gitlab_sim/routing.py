@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlencode
@@ -21,9 +21,23 @@ MAX_PER_PAGE = 100
 
 
 @dataclass
+class Stream:
+    """A body sent as it is produced: with Content-Length when ``length`` is known, else with
+    chunked transfer encoding. Nothing of it is held whole in the simulator's memory."""
+
+    chunks: Iterable[bytes]
+    length: int | None = None
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close is not None:
+            close()
+
+
+@dataclass
 class Response:
     status: int
-    body: Any = None  # JSON-able, or bytes for raw answers
+    body: Any = None  # JSON-able, bytes for raw answers, or a Stream
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
 
@@ -52,13 +66,16 @@ def route(method: str, template: str, scopes: tuple[str, ...] | None = None):
 
 
 def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    lookup = "GET" if method == "HEAD" else method
-    for candidate in ROUTES:
-        if candidate.method != lookup:
-            continue
-        match = candidate.regex.match(path)
-        if match:
-            return candidate, {k: unquote(v) for k, v in match.groupdict().items()}
+    """The route for ``method``; HEAD falls back to GET's route (Grape answers HEAD for every
+    GET) unless the API declares its own HEAD, as the repository files API does."""
+    methods = ("HEAD", "GET") if method == "HEAD" else (method,)
+    for lookup in methods:
+        for candidate in ROUTES:
+            if candidate.method != lookup:
+                continue
+            match = candidate.regex.match(path)
+            if match:
+                return candidate, {k: unquote(v) for k, v in match.groupdict().items()}
     return None
 
 

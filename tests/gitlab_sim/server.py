@@ -22,7 +22,7 @@ from . import (  # noqa: F401
     git_http,
 )
 from .auth import api_token_string, authenticate_api
-from .routing import Ctx, Response, find_route, parse_params
+from .routing import Ctx, Response, Stream, find_route, parse_params
 
 if TYPE_CHECKING:
     from .sim import GitLabSim
@@ -128,6 +128,9 @@ class Handler(BaseHTTPRequestHandler):
         return Response(429, b"Retry later\n", headers, content_type="text/plain")
 
     def send(self, response: Response) -> None:
+        if isinstance(response.body, Stream):
+            self.send_stream(response, response.body)
+            return
         body = response.body
         if response.status == 204 or body is None:
             payload = b""
@@ -135,6 +138,14 @@ class Handler(BaseHTTPRequestHandler):
             payload = bytes(body)
         else:
             payload = json.dumps(body, separators=(",", ":")).encode()
+        self.send_head(response)
+        if response.status != 204:
+            self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and response.status != 204:
+            self.wfile.write(payload)
+
+    def send_head(self, response: Response) -> None:
         self.send_response(response.status)
         headers = {
             "Content-Type": response.content_type,
@@ -146,11 +157,32 @@ class Handler(BaseHTTPRequestHandler):
         headers.update(response.headers)
         for key, value in headers.items():
             self.send_header(key, value)
-        if response.status != 204:
-            self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD" and response.status != 204:
-            self.wfile.write(payload)
+
+    def send_stream(self, response: Response, stream: Stream) -> None:
+        """Headers, then the chunks as they come (a client that stops reading stops us)."""
+        try:
+            self.send_head(response)
+            chunked = stream.length is None
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(stream.length))
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            for chunk in stream.chunks:
+                if not chunk:
+                    continue
+                if chunked:
+                    self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                else:
+                    self.wfile.write(chunk)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        finally:
+            stream.close()
 
 
 class SimServer(ThreadingHTTPServer):

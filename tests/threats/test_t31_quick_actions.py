@@ -81,7 +81,8 @@ def test_a_comment_only_job_runs_no_quick_action_through_a_note(world, key, tran
         assert result["id"] == notes[-1].id
         assert result["quick_actions_shown_as_text"] == {"body": LINES}
         row = ToolCall.objects.get(job=job, tool=tool)
-        assert (row.outcome, row.neutralized_commands) == ("ok", {"body": LINES})
+        stored = {"body": {"lines": len(LINES), "first": LINES}}
+        assert (row.outcome, row.neutralized_commands) == ("ok", stored)
         assert row.arguments["body"] == NOTE  # the agent's own text, as it asked
 
 
@@ -105,4 +106,4 @@ def test_an_agents_merge_request_description_merges_and_labels_nothing(world):
     assert shown_as_text(mr.description, lines), mr.description
     assert result["quick_actions_shown_as_text"] == {"description": lines}
     row = ToolCall.objects.get(job=job, tool="create_merge_request")
-    assert row.neutralized_commands == {"description": lines}
+    assert row.neutralized_commands == {"description": {"lines": 4, "first": lines}}

@@ -9,6 +9,7 @@ import pytest
 
 from jobs.models import JobEvent
 from tests.tenants.factories import UserFactory
+from toolservice import calls
 from toolservice.models import ToolCall
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +89,27 @@ def test_admin_lists_tool_calls_read_only(world, client):
     assert b'name="tool"' not in detail.content  # nothing editable
     assert client.get("/admin/toolservice/toolcall/add/").status_code == 403
     assert client.post(f"/admin/toolservice/toolcall/{row.pk}/delete/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {f"k{i}": ["w" * 500] * 50 for i in range(50)},
+        {f"key{i:05d}": "v" * 500 for i in range(3_000)},
+        {"a": {"b": {"c": {"d": {"e": {"f": {f"g{i}": "z" * 500 for i in range(50)}}}}}}},
+        {"escapes": ["\u0001" * 500] * 50},
+        {"numbers": [10**300] * 50, "nested": [[[["n" * 500] * 10] * 10] * 10]},
+    ],
+    ids=["wide", "many_keys", "deep", "escapes", "numbers_and_lists"],
+)
+def test_at_most_16_kib_of_arguments_are_stored_whatever_their_shape(world, arguments):
+    job, token = world.job(("comment",))
+    client = world.client(token)
+    client.post("/tools/no_such_tool", arguments, format="json")
+    client.post("/tools/create_issue_note", {"body": "hello", **arguments}, format="json")
+    rows = list(ToolCall.objects.filter(job=job))
+    assert len(rows) == 2
+    for row in rows:
+        stored = json.dumps(row.arguments)
+        assert len(stored.encode()) <= calls.AUDIT_BYTES_MAX
+        assert "not stored" in stored or "nested too deep" in stored  # what was left out

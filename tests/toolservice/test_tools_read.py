@@ -7,7 +7,8 @@ import base64
 import pytest
 
 from tests.toolservice.conftest import FAILED_LOG
-from toolservice.tools import merge_requests
+from toolservice.tools import issues, merge_requests, repository
+from toolservice.tools import pipelines as pipeline_tools
 
 pytestmark = pytest.mark.django_db
 
@@ -165,3 +166,64 @@ def test_get_job_log_masks_token_shapes(world):
     result = call(world, token, "get_job_log", job_id=pipeline.jobs[0].id)[1]["result"]
     assert "abcdefghijklmnopqrstu" not in result["log"]
     assert "glpat-[REDACTED]" in result["log"]
+
+
+def test_get_file_over_the_cap_is_refused_naming_it(world, monkeypatch):
+    monkeypatch.setattr(repository, "GET_FILE_MAX_BYTES", 1000)
+    world.sim.commit_files(world.project, "main", {"big.txt": "y" * 1001}, "big")
+    _, token = world.job(("read",))
+    status, body = call(world, token, "get_file", path="big.txt")
+    assert (status, body["error"]["category"]) == (400, "validation")
+    assert body["error"]["message"].startswith("the file has 1001 bytes; get_file reads files")
+    assert "at most 1000 bytes" in body["error"]["message"]
+    # HEAD only: the content was never asked for
+    assert [r.method for r in world.sim.requests if "/repository/files/" in r.path] == ["HEAD"]
+    at_cap = call(world, token, "get_file", path="README.md")[1]["result"]
+    assert at_cap["content"] == "# widget\n" and at_cap["size"] == 9
+
+
+def test_get_file_reads_the_commit_head_measured(world):
+    _, token = world.job(("read",))
+    call(world, token, "get_file", path="src/app.py", ref="main")
+    head, raw = [r for r in world.sim.requests if "/repository/files/" in r.path]
+    assert (head.method, head.query["ref"]) == ("HEAD", "main")
+    assert raw.path.endswith("/raw") and raw.query["ref"] == world.sim.branch_sha(
+        world.project, "main"
+    )
+
+
+def test_get_job_log_tail_of_a_streamed_trace_across_chunks(world):
+    lines = [f"{n:06d} " + "é" * (n % 7) + "x" * 20 for n in range(100_000)]  # 3 MB: chunked
+    log = "\r\n".join(lines)  # CRLF, and no newline at the end
+    pipeline = world.sim.add_pipeline(
+        world.project, "main", jobs=[{"name": "big", "status": "failed", "log": log}]
+    )
+    _, token = world.job(("read",))
+    job_id = pipeline.jobs[0].id
+    result = call(world, token, "get_job_log", job_id=job_id, tail_lines=4)[1]["result"]
+    assert result["log"].split("\n") == lines[-4:]
+    assert (result["lines"], result["truncated"]) == (4, True)
+    most = call(world, token, "get_job_log", job_id=job_id, tail_lines=5000)[1]["result"]
+    assert len(most["log"]) == pipeline_tools.LOG_MAX_CHARS and most["truncated"] is True
+    assert ("\n".join(lines)).endswith(most["log"])
+
+
+def test_notes_are_read_a_bounded_page_at_a_time(world):
+    for n in range(25):
+        world.sim.post_note(world.project, "issue", 1, f"note {n}", world.human)
+    _, token = world.job(("read",))
+    notes = call(world, token, "list_issue_notes")[1]["result"]["notes"]
+    assert [n["body"] for n in notes] == [f"note {n}" for n in range(25)]
+    pages = [r.query for r in world.sim.requests if r.path.endswith("/notes")]
+    assert [p["per_page"] for p in pages] == [str(issues.NOTES_PAGE)] * 2
+
+
+def test_list_tree_stops_at_its_page_cap(world, monkeypatch):
+    monkeypatch.setattr(repository, "TREE_PAGE", 2)
+    monkeypatch.setattr(repository, "TREE_MAX_PAGES", 2)
+    _, token = world.job(("read",))
+    result = call(world, token, "list_tree", recursive=True)[1]["result"]
+    assert len(result["entries"]) == 4 and result["truncated"] is True
+    assert len([r for r in world.sim.requests if r.path.endswith("/tree")]) == 2
+    small = call(world, token, "list_tree", path="src")[1]["result"]
+    assert small["truncated"] is False

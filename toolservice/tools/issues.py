@@ -6,9 +6,10 @@ from typing import Any
 
 from toolservice import scope
 from toolservice.registry import ToolContext, tool
-from toolservice.tools import IID, cut, note_dict, pick, schema, username, with_description
+from toolservice.tools import IID, cut, note_dict, pick, reads, schema, username, with_description
 
 MAX_NOTES = 100
+NOTES_PAGE = 20
 MAX_DESCRIPTION_RETURNED = 50_000
 
 ISSUE_IID = with_description(IID, "Issue iid in the job's project; defaults to the job's issue.")
@@ -27,9 +28,18 @@ def issue_dict(attrs: dict[str, Any]) -> dict[str, Any]:
 
 
 def list_notes(manager) -> dict[str, Any]:
-    """Up to MAX_NOTES notes, oldest first (one page)."""
-    notes = manager.list(sort="asc", order_by="created_at", per_page=MAX_NOTES, get_all=False)
-    return {"notes": [note_dict(n.attributes) for n in notes], "limit": MAX_NOTES}
+    """Up to MAX_NOTES notes, oldest first, NOTES_PAGE a request: a note may hold up to 1 MB
+    (GitLab's limit), so a page of 100 could cost a web worker 100 MB."""
+
+    def fetch(page: int, per_page: int) -> list[Any]:
+        return manager.list(
+            sort="asc", order_by="created_at", page=page, per_page=per_page, get_all=False
+        )
+
+    notes: list[dict[str, Any]] = []
+    for page in reads.Pages(fetch, per_page=NOTES_PAGE, max_pages=MAX_NOTES // NOTES_PAGE):
+        notes += [note_dict(n.attributes) for n in page]
+    return {"notes": notes, "limit": MAX_NOTES}
 
 
 @tool(

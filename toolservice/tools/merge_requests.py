@@ -9,12 +9,24 @@ from typing import Any
 
 from toolservice import scope
 from toolservice.registry import ToolContext, tool
-from toolservice.tools import BRANCH, IID, cut, pick, schema, username, with_description
+from toolservice.tools import (
+    BRANCH,
+    IID,
+    cut,
+    pick,
+    reads,
+    schema,
+    username,
+    with_description,
+)
 from toolservice.tools.issues import NOTE_BODY, list_notes
 
 MAX_DESCRIPTION_RETURNED = 50_000
 DIFF_MAX_CHARS = 200_000
-DIFF_PAGE = 50
+# GitLab caps one file's diff (diff_max_patch_bytes, 200 KiB by default, 500 KiB at most), so
+# a page of 10 files stays within a few MiB; past the cap or 30 pages no page is fetched.
+DIFF_PAGE = 10
+DIFF_MAX_PAGES = 30
 
 MR_IID = with_description(IID, "Merge request iid in the job's project; defaults to the job's MR.")
 
@@ -56,22 +68,34 @@ def _file_entry(item: dict[str, Any]) -> dict[str, Any]:
     authority="read",
     description=(
         "Read the changes of a merge request as unified diffs per file. The total diff text is "
-        f"capped at {DIFF_MAX_CHARS} characters; files beyond the cap are listed without diff."
+        f"capped at {DIFF_MAX_CHARS} characters; files of the last page read beyond the cap are "
+        "listed without diff, and `truncated` says the MR has more changes than shown."
     ),
     schema=schema({"iid": MR_IID}),
 )
 def get_merge_request_diff(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     iid = scope.object_iid(ctx, "merge_request", args.get("iid"))
     path = f"/projects/{int(ctx.job.project_id)}/merge_requests/{iid}/diffs"
-    files, omitted, used = [], [], 0
-    for item in ctx.gl.http_list(path, iterator=True, per_page=DIFF_PAGE):
-        diff = item.get("diff") or ""
-        if used + len(diff) > DIFF_MAX_CHARS:
-            omitted.append(_file_entry(item))
-            continue
-        used += len(diff)
-        files.append({**_file_entry(item), "diff": diff})
-    return {"iid": iid, "files": files, "omitted_files": omitted, "truncated": bool(omitted)}
+
+    def fetch(page: int, per_page: int) -> list[dict[str, Any]]:
+        return ctx.gl.http_list(path, page=page, per_page=per_page, get_all=False)
+
+    files: list[dict[str, Any]] = []
+    omitted: list[dict[str, Any]] = []
+    used = 0
+    listing = reads.Pages(fetch, per_page=DIFF_PAGE, max_pages=DIFF_MAX_PAGES)
+    for page in listing:
+        for item in page:
+            diff = item.get("diff") or ""
+            if omitted or used + len(diff) > DIFF_MAX_CHARS:
+                omitted.append(_file_entry(item))
+                continue
+            used += len(diff)
+            files.append({**_file_entry(item), "diff": diff})
+        if omitted:
+            break  # the cap is reached: no further page is fetched
+    truncated = bool(omitted) or listing.capped
+    return {"iid": iid, "files": files, "omitted_files": omitted, "truncated": truncated}
 
 
 @tool(

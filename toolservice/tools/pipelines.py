@@ -7,9 +7,10 @@ from typing import Any
 from mate.redaction import redact
 from toolservice import scope
 from toolservice.registry import ToolContext, tool
-from toolservice.tools import GLOBAL_ID, pick, schema, with_description
+from toolservice.tools import GLOBAL_ID, pick, reads, schema, with_description
 
 MAX_JOBS = 200
+JOBS_PAGE = 100
 LOG_TAIL_DEFAULT = 200
 LOG_TAIL_MAX = 5_000
 LOG_MAX_CHARS = 64_000
@@ -30,16 +31,17 @@ LOG_MAX_CHARS = 64_000
 def get_pipeline(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     pid = scope.pipeline_id(ctx, args.get("pipeline_id"))
     pipeline = ctx.project.pipelines.get(pid)
-    jobs = pipeline.jobs.list(per_page=100, iterator=True)
+
+    def fetch(page: int, per_page: int) -> list[Any]:
+        return pipeline.jobs.list(page=page, per_page=per_page, get_all=False)
+
     listed: list[dict[str, Any]] = []
-    for job in jobs:
-        if len(listed) >= MAX_JOBS:
-            break
-        attrs = job.attributes
-        listed.append(
-            pick(attrs, "id", "name", "stage", "status", "failure_reason", "allow_failure")
-            | {"web_url": attrs.get("web_url")}
-        )
+    for jobs in reads.Pages(fetch, per_page=JOBS_PAGE, max_pages=MAX_JOBS // JOBS_PAGE):
+        listed += [
+            pick(j.attributes, "id", "name", "stage", "status", "failure_reason", "allow_failure")
+            | {"web_url": j.attributes.get("web_url")}
+            for j in jobs
+        ]
     attrs = pipeline.attributes
     return {
         **pick(attrs, "id", "iid", "ref", "sha", "status", "source", "web_url"),
@@ -65,16 +67,20 @@ def get_pipeline(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
 )
 def get_job_log(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     job_id = args["job_id"]
-    raw = ctx.project.jobs.get(job_id, lazy=True).trace()
-    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
-    lines = text.splitlines()
     wanted = args.get("tail_lines", LOG_TAIL_DEFAULT)
-    tail = "\n".join(lines[-wanted:])
-    truncated = len(lines) > wanted or len(tail) > LOG_MAX_CHARS
-    tail = tail[-LOG_MAX_CHARS:]
+    # The trace is streamed; only its last bytes are kept, enough for LOG_MAX_CHARS characters
+    # of UTF-8 (a 100 MB log costs the web worker no more than a short one).
+    tail = reads.Tail(LOG_MAX_CHARS * 4 + 4)
+    for chunk in reads.stream(ctx, f"{ctx.project.jobs.path}/{int(job_id)}/trace"):
+        tail.feed(chunk)
+    lines = tail.text().split("\n")
+    if tail.ends_with_newline:
+        lines.pop()
+    text = "\n".join(line.removesuffix("\r") for line in lines[-wanted:])
+    truncated = tail.lines > wanted or len(text) > LOG_MAX_CHARS
     return {
         "job_id": job_id,
-        "log": redact(tail),
-        "lines": min(wanted, len(lines)),
+        "log": redact(text[-LOG_MAX_CHARS:]),
+        "lines": min(wanted, tail.lines),
         "truncated": truncated,
     }

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import base64
 from typing import Any
+from urllib.parse import quote
 
 import gitlab
 
 from toolservice import errors, scope
 from toolservice.registry import ToolContext, tool
-from toolservice.tools import BRANCH, REF, schema, with_description
+from toolservice.tools import BRANCH, REF, reads, schema, with_description
 
 GET_FILE_MAX_BYTES = 1_000_000
 TREE_MAX_ENTRIES = 2_000
+TREE_PAGE = 100
+TREE_MAX_PAGES = TREE_MAX_ENTRIES // TREE_PAGE
 PATH = {"type": "string", "minLength": 1, "maxLength": 1024}
 AT_REF = with_description(REF, "Branch, tag or commit; defaults to the default branch.")
 
@@ -31,29 +34,51 @@ def default_ref(ctx: ToolContext) -> str:
     authority="read",
     description=(
         "Read one file of the job's project at a ref. Text comes back as text, other content "
-        f"as base64; content beyond {GET_FILE_MAX_BYTES} bytes is cut."
+        f"as base64. Files over {GET_FILE_MAX_BYTES} bytes are refused (category validation)."
     ),
     schema=schema({"path": PATH, "ref": AT_REF}, required=("path",)),
 )
 def get_file(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     ref = args.get("ref") or default_ref(ctx)
-    found = ctx.project.files.get(file_path=args["path"], ref=ref)
-    data = found.decode()
-    truncated = len(data) > GET_FILE_MAX_BYTES
-    data = data[:GET_FILE_MAX_BYTES]
+    meta = ctx.project.files.head(args["path"], ref=ref)
+    size = _size(meta.get("X-Gitlab-Size"))
+    if size is not None and size > GET_FILE_MAX_BYTES:
+        raise _too_large(size)
+    # The commit HEAD resolved, so the bytes read are the blob that was measured.
+    at = meta.get("X-Gitlab-Commit-Id") or ref
+    path = f"{ctx.project.files.path}/{quote(args['path'], safe='')}/raw"
+    try:
+        data = reads.read_at_most(reads.stream(ctx, path, {"ref": at}), GET_FILE_MAX_BYTES)
+    except reads.TooLarge as exc:
+        raise _too_large(exc.args[0], at_least=True) from None
     try:
         content, encoding = data.decode("utf-8"), "text"
     except UnicodeDecodeError:
         content, encoding = base64.b64encode(data).decode("ascii"), "base64"
     return {
-        "path": found.file_path,
+        "path": meta.get("X-Gitlab-File-Path") or args["path"],
         "ref": ref,
-        "size": found.size,
+        "size": len(data),
         "encoding": encoding,
         "content": content,
-        "truncated": truncated,
-        "last_commit_id": found.attributes.get("last_commit_id"),
+        "last_commit_id": meta.get("X-Gitlab-Last-Commit-Id"),
     }
+
+
+def _size(header: str | None) -> int | None:
+    try:
+        return int(header) if header is not None else None
+    except ValueError:
+        return None
+
+
+def _too_large(size: int, *, at_least: bool = False) -> errors.ToolError:
+    has = f"at least {size}" if at_least else str(size)
+    return errors.ToolError(
+        errors.VALIDATION,
+        f"the file has {has} bytes; get_file reads files of at most {GET_FILE_MAX_BYTES} "
+        "bytes; read a smaller file instead",
+    )
 
 
 @tool(
@@ -73,14 +98,15 @@ def list_tree(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     query: dict[str, Any] = {"ref": ref, "recursive": bool(args.get("recursive"))}
     if args.get("path"):
         query["path"] = args["path"]
+
+    def fetch(page: int, per_page: int) -> list[dict[str, Any]]:
+        return ctx.project.repository_tree(page=page, per_page=per_page, get_all=False, **query)
+
     entries: list[dict[str, Any]] = []
-    truncated = False
-    for item in ctx.project.repository_tree(iterator=True, per_page=100, **query):
-        if len(entries) >= TREE_MAX_ENTRIES:
-            truncated = True
-            break
-        entries.append({"path": item["path"], "type": item["type"], "mode": item["mode"]})
-    return {"ref": ref, "entries": entries, "truncated": truncated}
+    listing = reads.Pages(fetch, per_page=TREE_PAGE, max_pages=TREE_MAX_PAGES)
+    for items in listing:
+        entries += [{"path": i["path"], "type": i["type"], "mode": i["mode"]} for i in items]
+    return {"ref": ref, "entries": entries, "truncated": listing.capped}
 
 
 @tool(
