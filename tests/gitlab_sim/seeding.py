@@ -193,6 +193,21 @@ class SeedingMixin:
         repo.update_ref(f"refs/heads/{name}", sha)
         return sha
 
+    def create_tag(self, project, name: str, ref: str | None = None) -> str:
+        project = self.state.require_project(project)
+        repo = self.repo(project)
+        sha = repo.resolve(ref or project.default_branch)
+        if sha is None:
+            raise ValueError(f"unknown ref {ref!r}")
+        repo.update_ref(f"refs/tags/{name}", sha)
+        return sha
+
+    def set_ci_config_path(self, project, value: str | None) -> None:
+        """The project's CI/CD configuration file setting, validated as GitLab does."""
+        from .api_projects import ci_config_path
+
+        self.state.require_project(project).ci_config_path = ci_config_path(value)
+
     def commit_files(
         self,
         project,
@@ -226,6 +241,7 @@ class SeedingMixin:
             )
             sha, _ = commits.commit(repo, parent, actions, message.rstrip("\n") + "\n", who)
             repo.update_ref(f"refs/heads/{branch}", sha)
+            self.refresh_merge_request_refs(project)
             return sha
 
     # -- issues, merge requests, pipelines, hooks ----------------------------------------
