@@ -116,14 +116,16 @@ def record_merge_request(ctx: ToolContext, iid: int) -> None:
     )
 
 
+def _created(ctx: ToolContext, kind: str):
+    return CreatedByJob.objects.for_tenant(ctx.job.tenant).filter(job=ctx.job, kind=kind)
+
+
 def created_branches(ctx: ToolContext) -> set[str]:
-    rows = CreatedByJob.objects.filter(job=ctx.job, kind=CreatedByJob.Kind.BRANCH)
-    return set(rows.values_list("branch", flat=True))
+    return set(_created(ctx, CreatedByJob.Kind.BRANCH).values_list("branch", flat=True))
 
 
 def _opened_by_job(ctx: ToolContext, iid: int) -> bool:
-    kind = CreatedByJob.Kind.MERGE_REQUEST
-    return CreatedByJob.objects.filter(job=ctx.job, kind=kind, iid=iid).exists()
+    return _created(ctx, CreatedByJob.Kind.MERGE_REQUEST).filter(iid=iid).exists()
 
 
 def own_mr_iid(ctx: ToolContext) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.tenants.factories import UserFactory
 from toolservice import scope
 from toolservice.models import CreatedByJob
 
@@ -182,3 +183,16 @@ def test_another_projects_ci_file_is_not_this_projects(world):
         world, token, "commit_files", branch="feature/login", message="m", actions=actions
     )
     assert (status, body["error"]["category"]) == (403, "permission")
+
+
+def test_admin_lists_created_objects_read_only(world, client):
+    _, token = world.job(OPEN)
+    assert call(world, token, "create_branch", branch="mate/shown")[0] == 200
+    row = CreatedByJob.objects.get()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    listing = client.get("/admin/toolservice/createdbyjob/")
+    assert listing.status_code == 200 and b"mate/shown" in listing.content
+    detail = client.get(f"/admin/toolservice/createdbyjob/{row.pk}/change/")
+    assert detail.status_code == 200 and b'name="branch"' not in detail.content
+    assert client.get("/admin/toolservice/createdbyjob/add/").status_code == 403
+    assert client.post(f"/admin/toolservice/createdbyjob/{row.pk}/delete/").status_code == 403
