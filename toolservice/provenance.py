@@ -170,6 +170,8 @@ def check_merge(ctx: ToolContext, iid: int, sha: str | None) -> str:
             f"merge of !{iid}: neither the job's merge request nor opened by it",
         )
     head = ctx.project.mergerequests.get(iid).sha
+    if not head:
+        raise errors.ToolError(errors.CONFLICT, "the merge request has no commits to merge")
     if sha and not head.startswith(sha.lower()):
         raise errors.ToolError(
             errors.CONFLICT,

@@ -7,7 +7,7 @@ import re
 from . import errors
 from .entities import access_name, commit_entity, member_entity, project_entity
 from .gitrepo import GitError
-from .models import DEVELOPER, MAINTAINER
+from .models import DEVELOPER, MAINTAINER, validated_ci_config_path
 from .routing import Ctx, Response, route
 
 LEVEL_DESCRIPTIONS = {0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Admins"}
@@ -42,25 +42,10 @@ def edit_project(ctx: Ctx) -> Response:
         raise errors.forbidden()
     if "ci_config_path" in ctx.params:
         try:
-            project.ci_config_path = ci_config_path(ctx.params["ci_config_path"])
+            project.ci_config_path = validated_ci_config_path(ctx.params["ci_config_path"])
         except ValueError as exc:
             raise errors.render_error({"ci_config_path": [str(exc)]}, 400) from None
     return Response(200, project_entity(ctx.sim, project, ctx.user))
-
-
-def ci_config_path(value) -> str | None:
-    """Project#ci_config_path= and its validation: NUL bytes dropped; no leading slash, no
-    ``..``, at most 255 characters; blank means the default ``.gitlab-ci.yml``. Every form
-    GitLab reads is kept as given: ``path``, ``path@group/project``,
-    ``path@group/project:ref`` and a remote ``https://`` URL."""
-    if value is None:
-        return None
-    text = str(value).replace("\0", "")
-    if text and (text.startswith("/") or ".." in text):
-        raise ValueError("cannot include leading slash or directory traversal.")
-    if len(text) > 255:
-        raise ValueError("is too long (maximum is 255 characters)")
-    return text
 
 
 @route("GET", "/projects/:id/members/all")

@@ -16,6 +16,7 @@ from .models import (
     ProtectedBranch,
     Token,
     User,
+    validated_ci_config_path,
 )
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ class SeedingMixin:
                 created_at=self.state.now(),
                 access_tokens_allowed=access_tokens_allowed,
                 only_allow_merge_if_pipeline_succeeds=only_allow_merge_if_pipeline_succeeds,
-                ci_config_path=ci_config_path,
+                ci_config_path=validated_ci_config_path(ci_config_path),
             )
             repo = self.repo(project)
             repo.init(default_branch, self.root / "hooks")
@@ -204,9 +205,7 @@ class SeedingMixin:
 
     def set_ci_config_path(self, project, value: str | None) -> None:
         """The project's CI/CD configuration file setting, validated as GitLab does."""
-        from .api_projects import ci_config_path
-
-        self.state.require_project(project).ci_config_path = ci_config_path(value)
+        self.state.require_project(project).ci_config_path = validated_ci_config_path(value)
 
     def commit_files(
         self,
