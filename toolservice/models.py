@@ -47,3 +47,32 @@ class ToolCall(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tool} ({self.outcome})"
+
+
+class CreatedByJob(models.Model):
+    """A branch or merge request a job created through its tools (SPEC §7.3; T33).
+
+    The one record of what a job made: ``create_merge_request`` opens merge requests only from
+    branches listed here (or the job MR's own source branch), and ``merge_merge_request`` merges
+    only the job's own merge request or one listed here.
+    """
+
+    class Kind(models.TextChoices):
+        BRANCH = "branch"
+        MERGE_REQUEST = "merge_request"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="created_objects")
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    branch = models.CharField(max_length=255, blank=True)
+    iid = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["job", "kind"], name="createdbyjob_job_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.branch or self.iid} of job {self.job_id}"

@@ -3,7 +3,8 @@
 - Everything acts on the job's project; resources default to the job's own object.
 - Branch writes refuse the default branch and protected branches (asked of GitLab each time);
   ``push_mr_branch`` writes only the job's MR source branch.
-- Commits touching CI configuration need ``touch_ci``.
+- Commits and merges touching CI configuration need ``touch_ci``; ``ci_config_files`` is the
+  one reading of the project's CI config path.
 - Outbound text (notes, commits, MR fields) must not carry the tenant's secrets or anything
   shaped like a token: such calls are refused as ``validation`` and audited.
 - Text GitLab parses for quick actions (note bodies, MR titles and descriptions) is sent with
@@ -131,12 +132,52 @@ def normalize_path(path: str) -> str:
     return "" if cleaned == "." else cleaned
 
 
+# Gitlab::Ci::ProjectConfig::ExternalProject: ``file@group/project`` and
+# ``file@group/project:ref``, recognised only when ``file`` ends in yml or yaml.
+EXTERNAL_PROJECT_FORM = re.compile(r"\A.+(yml|yaml)@.+\Z", re.DOTALL)
+REMOTE_FORM = re.compile(r"\Ahttps?://", re.IGNORECASE)
+
+
+def ci_config_files(setting: str | None, project_path: str) -> set[str]:
+    """The files of the project at ``project_path`` that can be its CI configuration, read
+    from its ``ci_config_path`` setting as GitLab reads it (Gitlab::Ci::ProjectConfig):
+
+    - blank: ``.gitlab-ci.yml``;
+    - the setting itself as a path of this repository: GitLab's Repository source is tried
+      first with the value verbatim, so even ``x.yml@group/other`` names a local file once a
+      file by that name exists;
+    - ``file@group/project`` and ``file@group/project:ref``: ``file`` as well when
+      group/project is this project (full paths are case-insensitive on GitLab); another
+      project's file and a remote URL are not files of this project.
+
+    ``.gitlab-ci.yml`` always counts: it is what a maintainer returns to by clearing the
+    setting. Directories under ``.gitlab/ci/`` count in ``is_ci_path``.
+    """
+    files = {DEFAULT_CI_FILE}
+    setting = (setting or "").replace("\0", "")
+    if not setting or REMOTE_FORM.match(setting):
+        return files
+    files.add(normalize_path(setting))
+    if EXTERNAL_PROJECT_FORM.match(setting):
+        file, _, location = setting.partition("@")
+        project = location.split(":", 1)[0].strip("/")
+        if project_path and project.lower() == project_path.lower():
+            files.add(normalize_path(file))
+    files.discard("")
+    return files
+
+
 def ci_paths(ctx: ToolContext) -> set[str]:
-    paths = {DEFAULT_CI_FILE}
-    configured = ctx.project_info.get("ci_config_path") or ""
-    if configured and "@" not in configured and "://" not in configured:
-        paths.add(normalize_path(configured))
-    return paths
+    """This project's CI configuration files; refused when GitLab does not say its setting."""
+    info = ctx.project_info
+    if "ci_config_path" not in info:  # fail closed: an unknown setting could name any file
+        raise errors.denied(
+            errors.PERMISSION,
+            "could not learn the project's CI configuration path; without touch_ci the "
+            "change is refused",
+            "ci_config_path missing from the project",
+        )
+    return ci_config_files(info.get("ci_config_path"), info.get("path_with_namespace") or "")
 
 
 def is_ci_path(path: str, ci_files: set[str]) -> bool:
@@ -144,7 +185,8 @@ def is_ci_path(path: str, ci_files: set[str]) -> bool:
     return path in ci_files or path.startswith(CI_DIRECTORY) or path == CI_DIRECTORY.rstrip("/")
 
 
-def check_ci_paths(ctx: ToolContext, paths: list[str]) -> None:
+def check_ci_paths(ctx: ToolContext, paths: list[str], what: str = "changing these files") -> None:
+    """The one CI check of commits and merges: CI configuration needs ``touch_ci``."""
     if "touch_ci" in ctx.authorities:
         return
     ci_files = ci_paths(ctx)
@@ -152,7 +194,8 @@ def check_ci_paths(ctx: ToolContext, paths: list[str]) -> None:
     if touched:
         raise errors.denied(
             errors.PERMISSION,
-            "changing CI configuration needs the touch_ci authority",
+            f"{what} changes CI configuration, which needs the touch_ci authority; leave "
+            f"{', '.join(sorted(set(touched)))[:200]} unchanged or ask a human",
             f"CI files without touch_ci: {', '.join(sorted(set(touched)))[:200]}",
         )
 

@@ -3,7 +3,8 @@
 Three credentials exist per job:
 
 * the **job credential** (``job_credential``): an opaque ``mjt_`` token for the container, of
-  which only the SHA-256 is stored; live while the job is not final and before its expiry;
+  which only the SHA-256 is stored; live while the job is STARTING or RUNNING with no cancel
+  requested, and before its expiry;
 * the **per-job GitLab key** (``minting``): a project access token with the narrowest scopes
   covering the job's effective authorities, used only server-side by the tool service, replaced
   at 50 minutes and revoked at 60 minutes or when the job ends;

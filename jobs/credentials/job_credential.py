@@ -9,10 +9,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from jobs.models import FINAL_STATUSES, Job
+from jobs.models import Job, JobStatus
 
 PREFIX = "mjt_"  # the shape mate.redaction masks
 GRACE = timedelta(minutes=5)
+# A job's credential works only while its agent may act: once the job is FINISHING (its agent
+# exited, a timeout or budget stopped it, a cancel is being carried out) or final, never.
+LIVE_STATUSES = (JobStatus.STARTING, JobStatus.RUNNING)
 _SHAPE = re.compile(r"mjt_[A-Za-z0-9_-]{43}", re.ASCII)
 
 
@@ -38,14 +41,21 @@ def issue_job_credential(job: Job) -> str:
 def authenticate(token: object) -> Job | None:
     """The job whose live credential is ``token``, else None; never raises on any input.
 
-    Live means: the job exists, is not in a final status (T8) and now < credential_expires_at
-    (T7). The look-up is by hash, so no secret is ever compared character by character.
+    Live means: the job exists, is STARTING or RUNNING (never FINISHING or final, T8, T46), no
+    cancel has been requested (from that moment on, even before its worker moves it to
+    FINISHING, T46) and now < credential_expires_at (T7). The look-up is by hash, so no secret
+    is ever compared character by character. Every user of the credential (tool service, git
+    proxy, LLM gateway) asks here, so the rule holds for all of them.
     """
     if not isinstance(token, str) or not _SHAPE.fullmatch(token):
         return None
     return (
         Job.objects.select_related("tenant")
-        .filter(credential_hash=_digest(token), credential_expires_at__gt=timezone.now())
-        .exclude(status__in=FINAL_STATUSES)
+        .filter(
+            credential_hash=_digest(token),
+            credential_expires_at__gt=timezone.now(),
+            status__in=LIVE_STATUSES,
+            cancel_requested_at__isnull=True,
+        )
         .first()
     )

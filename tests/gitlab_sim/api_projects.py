@@ -7,7 +7,7 @@ import re
 from . import errors
 from .entities import access_name, commit_entity, member_entity, project_entity
 from .gitrepo import GitError
-from .models import DEVELOPER
+from .models import DEVELOPER, MAINTAINER, validated_ci_config_path
 from .routing import Ctx, Response, route
 
 LEVEL_DESCRIPTIONS = {0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Admins"}
@@ -32,6 +32,20 @@ def list_projects(ctx: Ctx) -> Response:
 @route("GET", "/projects/:id")
 def get_project(ctx: Ctx) -> Response:
     return Response(200, project_entity(ctx.sim, ctx.project(), ctx.user))
+
+
+@route("PUT", "/projects/:id")
+def edit_project(ctx: Ctx) -> Response:
+    """PUT /projects/:id (admin_project: Maintainer), the settings the simulator models."""
+    project = ctx.project()
+    if ctx.state.access_level(ctx.user, project) < MAINTAINER:
+        raise errors.forbidden()
+    if "ci_config_path" in ctx.params:
+        try:
+            project.ci_config_path = validated_ci_config_path(ctx.params["ci_config_path"])
+        except ValueError as exc:
+            raise errors.render_error({"ci_config_path": [str(exc)]}, 400) from None
+    return Response(200, project_entity(ctx.sim, project, ctx.user))
 
 
 @route("GET", "/projects/:id/members/all")

@@ -141,6 +141,62 @@ def get_commit(ctx: Ctx) -> Response:
     return Response(200, detail(ctx, project, sha))
 
 
+@route("GET", "/projects/:id/repository/commits/:sha/refs")
+def commit_refs(ctx: Ctx) -> Response:
+    """The branches and tags that contain a commit (lib/api/commits.rb), branches first;
+    paginated without a total, as GitLab's limited Gitaly look-up is."""
+    project = ctx.code_project()
+    repo = ctx.sim.repo(project)
+    sha = repo.resolve(ctx.arg("sha"))
+    if sha is None:
+        raise errors.not_found("Commit")
+    kind = ctx.arg("type") or "all"
+    if kind not in ("branch", "tag", "all"):
+        raise errors.ApiError(400, {"error": "type does not have a valid value"})
+    refs = []
+    if kind != "tag":
+        refs += [{"type": "branch", "name": n} for n in repo.containing(sha, "refs/heads")]
+    if kind != "branch":
+        refs += [{"type": "tag", "name": n} for n in repo.containing(sha, "refs/tags")]
+    response = ctx.paginate(refs)
+    for header in ("X-Total", "X-Total-Pages"):
+        response.headers.pop(header, None)
+    links = response.headers["Link"].split(", ")
+    response.headers["Link"] = ", ".join(link for link in links if 'rel="last"' not in link)
+    return response
+
+
+@route("GET", "/projects/:id/repository/tags")
+def list_tags(ctx: Ctx) -> Response:
+    project = ctx.code_project()
+    tags = list(ctx.sim.repo(project).tags().items())
+    return ctx.paginate(tags, lambda t: _tag_entity(ctx, project, *t))
+
+
+@route("GET", "/projects/:id/repository/tags/:tag_name")
+def get_tag(ctx: Ctx) -> Response:
+    project = ctx.code_project()
+    name = ctx.arg("tag_name")
+    sha = ctx.sim.repo(project).tags().get(name)
+    if sha is None:
+        raise errors.not_found("Tag")
+    return Response(200, _tag_entity(ctx, project, name, sha))
+
+
+def _tag_entity(ctx: Ctx, project, name: str, sha: str) -> dict:
+    repo = ctx.sim.repo(project)
+    target = repo.out("rev-parse", f"refs/tags/{name}")
+    return {
+        "name": name,
+        "message": "",
+        "target": target,
+        "commit": commit_entity(ctx.sim, project, repo.commit_info(sha)),
+        "release": None,
+        "protected": False,
+        "created_at": None,
+    }
+
+
 @route("GET", "/projects/:id/repository/commits")
 def list_commits(ctx: Ctx) -> Response:
     project = ctx.code_project()
@@ -200,6 +256,7 @@ def create_commit(ctx: Ctx) -> Response:
         repo.update_ref(f"refs/heads/{branch}", sha, existing or "0" * 40)
     except GitError as exc:
         raise errors.render_error(str(exc), 400) from None
+    ctx.sim.refresh_merge_request_refs(project)
     return Response(201, detail(ctx, project, sha, stats))
 
 

@@ -148,7 +148,6 @@ def project_entity(sim: GitLabSim, project: Project, viewer: User | None) -> dic
         "visibility": project.visibility,
         "empty_repo": not repo.branches(),
         "archived": project.archived,
-        "ci_config_path": project.ci_config_path,
         "issues_enabled": True,
         "merge_requests_enabled": True,
         "jobs_enabled": True,
@@ -169,6 +168,8 @@ def project_entity(sim: GitLabSim, project: Project, viewer: User | None) -> dic
             "members": f"{sim.url}/api/v4/projects/{project.id}/members",
         },
     }
+    if sim.state.can_read_code(viewer, project):  # expose :ci_config_path, if: download_code
+        data["ci_config_path"] = project.ci_config_path
     if project.forked_from_id:
         parent = sim.state.projects[project.forked_from_id]
         data["forked_from_project"] = {

@@ -42,6 +42,9 @@ def handle(
         response, env = _authorize(sim, project_path, push, headers)
     if response is None:
         response = _run_backend(sim, method, project_path, rest, query, headers, body, env)
+        if push and method == "POST":
+            with sim.state.lock:
+                sim.refresh_merge_request_refs(sim.state.require_project(project_path))
     creds = basic_auth(headers)
     secret = creds[1] if creds else None
     sim._record(method, f"/{project_path}.git/{rest}", query, secret, response.status, "git")

@@ -113,6 +113,23 @@ class Repo:
             result[name] = sha
         return dict(sorted(result.items()))
 
+    def tags(self) -> dict[str, str]:
+        """Tag name -> the commit it points at (annotated tags peeled)."""
+        fmt = "%(refname:strip=2) %(*objectname) %(objectname)"
+        result = {}
+        for line in self.out("for-each-ref", f"--format={fmt}", "refs/tags").splitlines():
+            name, *shas = line.rsplit(" ", 2)
+            result[name] = next(s for s in shas if s)
+        return dict(sorted(result.items()))
+
+    def containing(self, sha: str, namespace: str) -> list[str]:
+        """Short names of the refs under ``namespace`` (refs/heads, refs/tags) that contain
+        ``sha``, sorted (Gitaly's ListBranchNamesContainingCommit / ListTagNamesContaining...)."""
+        text = self.out(
+            "for-each-ref", "--format=%(refname:strip=2)", f"--contains={sha}", namespace
+        )
+        return sorted(text.splitlines())
+
     def update_ref(self, ref: str, new: str, old: str | None = None) -> None:
         args = ["update-ref", ref, new]
         if old is not None:

@@ -48,6 +48,21 @@ RESOURCE_BOT_SCOPES = KNOWN_SCOPES - {"sudo", "admin_mode", "read_service_ping"}
 DRAFT_RE = re.compile(r"^\s*(\[draft\]|\(draft\)|draft:|draft\s-\s|draft$)\s*", re.IGNORECASE)
 
 
+def validated_ci_config_path(value) -> str | None:
+    """Project#ci_config_path= and its validation: NUL bytes dropped; no leading slash, no
+    ``..``, at most 255 characters; blank means the default ``.gitlab-ci.yml``. Every form
+    GitLab reads is kept as given: ``path``, ``path@group/project``,
+    ``path@group/project:ref`` and a remote ``https://`` URL."""
+    if value is None:
+        return None
+    text = str(value).replace("\0", "")
+    if text and (text.startswith("/") or ".." in text):
+        raise ValueError("cannot include leading slash or directory traversal.")
+    if len(text) > 255:
+        raise ValueError("is too long (maximum is 255 characters)")
+    return text
+
+
 @dataclass(eq=False)
 class User:
     id: int

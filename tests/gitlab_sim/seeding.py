@@ -16,6 +16,7 @@ from .models import (
     ProtectedBranch,
     Token,
     User,
+    validated_ci_config_path,
 )
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ class SeedingMixin:
                 created_at=self.state.now(),
                 access_tokens_allowed=access_tokens_allowed,
                 only_allow_merge_if_pipeline_succeeds=only_allow_merge_if_pipeline_succeeds,
-                ci_config_path=ci_config_path,
+                ci_config_path=validated_ci_config_path(ci_config_path),
             )
             repo = self.repo(project)
             repo.init(default_branch, self.root / "hooks")
@@ -193,6 +194,19 @@ class SeedingMixin:
         repo.update_ref(f"refs/heads/{name}", sha)
         return sha
 
+    def create_tag(self, project, name: str, ref: str | None = None) -> str:
+        project = self.state.require_project(project)
+        repo = self.repo(project)
+        sha = repo.resolve(ref or project.default_branch)
+        if sha is None:
+            raise ValueError(f"unknown ref {ref!r}")
+        repo.update_ref(f"refs/tags/{name}", sha)
+        return sha
+
+    def set_ci_config_path(self, project, value: str | None) -> None:
+        """The project's CI/CD configuration file setting, validated as GitLab does."""
+        self.state.require_project(project).ci_config_path = validated_ci_config_path(value)
+
     def commit_files(
         self,
         project,
@@ -226,6 +240,7 @@ class SeedingMixin:
             )
             sha, _ = commits.commit(repo, parent, actions, message.rstrip("\n") + "\n", who)
             repo.update_ref(f"refs/heads/{branch}", sha)
+            self.refresh_merge_request_refs(project)
             return sha
 
     # -- issues, merge requests, pipelines, hooks ----------------------------------------

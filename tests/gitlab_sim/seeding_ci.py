@@ -60,6 +60,7 @@ class CISeedingMixin:
             for spec in jobs if jobs is not None else [{"name": "test", "status": status}]:
                 self.add_job(pipeline, **spec)
             self.state.pipelines[pipeline.id] = pipeline
+            repo.update_ref(f"refs/pipelines/{pipeline.id}", sha)  # Ci::PersistentRef
             for other in project.merge_requests.values():
                 if other is mr or (
                     mr is None

@@ -265,11 +265,24 @@ class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin):
         sha = self.repo(source).branch_sha(mr.source_branch)
         if sha is None:
             return None
-        if source.id != project.id:
+        if repo.resolve(ref) == sha:
+            return sha
+        if source.id != project.id:  # a fork's commits become reachable in the parent
             repo.fetch_from(self.repo(source), f"refs/heads/{mr.source_branch}", ref)
-        elif repo.resolve(ref) != sha:
+        else:
             repo.update_ref(ref, sha)
+        # MergeRequestDiff keeps its head commit around, so it stays reachable after a force push.
+        repo.update_ref(f"refs/keep-around/{sha}", sha)
         return sha
+
+    def refresh_merge_request_refs(self, source: Project) -> None:
+        """MergeRequests::RefreshService after a push to ``source``: every open MR whose source
+        branch lives there (in its own project or, for a fork, in the parent) gets its
+        refs/merge-requests/:iid/head moved to the branch's new head."""
+        for target in list(self.state.projects.values()):
+            for mr in list(target.merge_requests.values()):
+                if mr.state == "opened" and mr.source_project_id == source.id:
+                    self.mr_head(target, mr)
 
     def mr_status(self, project: Project, mr: MergeRequest) -> dict:
         repo = self.repo(project)

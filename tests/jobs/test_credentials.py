@@ -125,11 +125,21 @@ def test_credential_is_opaque_and_only_its_hash_is_stored(gl):
     assert str(job.tenant.uid) not in token
 
 
-@pytest.mark.parametrize("status", [JobStatus.STARTING, JobStatus.RUNNING, JobStatus.FINISHING])
+@pytest.mark.parametrize("status", [JobStatus.STARTING, JobStatus.RUNNING])
 def test_credential_authenticates_while_the_job_is_live(gl, status):
     job = gl.job(status=status)
     token = credentials.issue_job_credential(job)
     assert credentials.authenticate(token) == job
+
+
+def test_credential_is_refused_from_the_cancel_request_and_while_finishing(gl):
+    """T46: a stopping job's agent writes nothing more, whatever stopped it."""
+    job = gl.job(status=JobStatus.RUNNING)
+    token = credentials.issue_job_credential(job)
+    Job.objects.filter(pk=job.pk).update(cancel_requested_at=timezone.now())
+    assert credentials.authenticate(token) is None  # still RUNNING: the worker has not acted
+    Job.objects.filter(pk=job.pk).update(cancel_requested_at=None, status=JobStatus.FINISHING)
+    assert credentials.authenticate(token) is None  # a timeout or budget stop: no cancel row
 
 
 def test_credential_is_refused_one_second_after_expiry(gl):

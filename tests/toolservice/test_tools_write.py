@@ -227,9 +227,9 @@ def test_commit_to_a_missing_branch_without_start_branch_is_a_validation_error(w
 
 # -- merge requests ------------------------------------------------------------------------
 def test_create_merge_request_is_a_draft_unless_asked(world):
-    world.sim.create_branch(world.project, "mate/a")
-    world.sim.create_branch(world.project, "mate/b")
-    _, token = world.job(("read", "open_mr"))
+    _, token = world.job(("read", "push_branch", "open_mr"))
+    for branch in ("mate/a", "mate/b"):
+        assert call(world, token, "create_branch", branch=branch)[0] == 200
     status, body = call(world, token, "create_merge_request", source_branch="mate/a", title="Add a")
     assert status == 200, body
     created = world.sim.merge_request(world.project, body["result"]["iid"])

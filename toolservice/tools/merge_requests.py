@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from toolservice import scope
+from toolservice import provenance, scope
 from toolservice.registry import ToolContext, tool
 from toolservice.tools import (
     BRANCH,
@@ -151,13 +151,15 @@ def _draft_title(title: str, draft: bool) -> str:
 @tool(
     "create_merge_request",
     authority="open_mr",
-    description="Open a merge request between two branches of the job's project (draft unless "
-    "asked otherwise).",
+    description="Open a merge request from a branch this job created (or its merge request's "
+    "source branch) into the default branch, a protected branch or a branch this job created "
+    "(draft unless asked otherwise).",
     schema=CREATE_MR_SCHEMA,
     read_only=False,
 )
 def create_merge_request(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
-    target = args.get("target_branch") or scope.default_branch(ctx)
+    target = args.get("target_branch") or scope.default_branch(ctx) or ""
+    provenance.check_new_merge_request(ctx, args["source_branch"], target)
     data = {
         "source_branch": args["source_branch"],
         "target_branch": target,
@@ -167,6 +169,7 @@ def create_merge_request(ctx: ToolContext, args: dict[str, Any]) -> dict[str, An
     if "remove_source_branch" in args:
         data["remove_source_branch"] = args["remove_source_branch"]
     mr = ctx.project.mergerequests.create(data)
+    provenance.record_merge_request(ctx, int(mr.iid))
     return mr_dict(mr.attributes)
 
 
@@ -196,14 +199,16 @@ MERGE_OPTIONS = (
 @tool(
     "merge_merge_request",
     authority="merge",
-    description="Merge a merge request of the job's project. GitLab's approval rules and "
-    "pipeline requirements still apply; a refused merge answers with category conflict.",
+    description="Merge the job's own merge request or one it opened. One that changes CI "
+    "configuration needs touch_ci. GitLab's approval rules and pipeline requirements still "
+    "apply; a refused merge answers with category conflict.",
     schema=MERGE_SCHEMA,
     read_only=False,
 )
 def merge_merge_request(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     iid = scope.object_iid(ctx, "merge_request", args.get("iid"))
     options = {key: args[key] for key in MERGE_OPTIONS if key in args}
+    options["sha"] = provenance.check_merge(ctx, iid, args.get("sha"))
     path = f"/projects/{int(ctx.job.project_id)}/merge_requests/{iid}/merge"
     answer = ctx.gl.http_put(path, post_data=options)
     attrs = answer if isinstance(answer, dict) else {}

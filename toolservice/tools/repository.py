@@ -1,8 +1,9 @@
 """Repository content of the job's project: read files and trees, create branches, commit.
 
 Writes go through the scope rules: never the default or a protected branch (T28), only the
-job MR's source branch under push_mr_branch, CI configuration only with touch_ci. There is no
-force option and no branch deletion.
+job MR's source branch under push_mr_branch, CI configuration only with touch_ci, new branches
+only from branches, tags and commits a branch contains (T33). There is no force option and no
+branch deletion.
 """
 
 from __future__ import annotations
@@ -11,9 +12,7 @@ import base64
 from typing import Any
 from urllib.parse import quote
 
-import gitlab
-
-from toolservice import errors, scope
+from toolservice import errors, provenance, scope
 from toolservice.registry import ToolContext, tool
 from toolservice.tools import BRANCH, REF, reads, schema, with_description
 
@@ -109,26 +108,31 @@ def list_tree(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     return {"ref": ref, "entries": entries, "truncated": listing.capped}
 
 
+START_REF = with_description(
+    REF,
+    "Branch, tag, or a commit SHA one of the project's branches contains; defaults to the "
+    "default branch. Hidden refs (refs/merge-requests/..., refs/pipelines/...) are refused.",
+)
+
+
 @tool(
     "create_branch",
     authority="push_branch",
-    description="Create a new branch of the job's project from a ref (default: default branch). "
-    "Protected branch names and the default branch are refused.",
-    schema=schema({"branch": BRANCH, "ref": AT_REF}, required=("branch",)),
+    description="Create a new branch of the job's project from a branch, a tag or a commit one "
+    "of its branches contains (default: the default branch). Protected branch names and the "
+    "default branch are refused.",
+    schema=schema({"branch": BRANCH, "ref": START_REF}, required=("branch",)),
     read_only=False,
 )
 def create_branch(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     branch = args["branch"]
     scope.check_branch_write(ctx, branch)
-    try:
-        ctx.project.branches.get(branch)
-    except gitlab.exceptions.GitlabGetError as exc:
-        if exc.response_code != 404:
-            raise
-    else:
+    if provenance.branch_commit(ctx, branch) is not None:
         raise errors.ToolError(errors.CONFLICT, "a branch with this name already exists")
     ref = args.get("ref") or default_ref(ctx)
-    created = ctx.project.branches.create({"branch": branch, "ref": ref})
+    start = provenance.start_commit(ctx, ref)
+    created = ctx.project.branches.create({"branch": branch, "ref": start})
+    provenance.record_branch(ctx, created.name)
     return {"branch": created.name, "commit": (created.commit or {}).get("id"), "ref": ref}
 
 
@@ -179,9 +183,14 @@ def commit_files(ctx: ToolContext, args: dict[str, Any]) -> dict[str, Any]:
     ]
     scope.check_ci_paths(ctx, paths)
     data: dict[str, Any] = {"branch": branch, "commit_message": args["message"], "actions": actions}
+    new_branch = False
     if args.get("start_branch"):
+        provenance.check_start_branch(ctx, args["start_branch"])
+        new_branch = provenance.branch_commit(ctx, branch) is None
         data["start_branch"] = args["start_branch"]
     commit = ctx.project.commits.create(data)
+    if new_branch:
+        provenance.record_branch(ctx, branch)
     return {
         "id": commit.id,
         "short_id": commit.attributes.get("short_id"),
