@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('jobs', '0002_execution'),
         ('tenants', '0001_initial'),
-        ('toolservice', '0001_initial'),
+        ('toolservice', '0002_i16_toolcall_neutralized_commands'),
     ]
 
     operations = [
