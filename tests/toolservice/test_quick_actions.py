@@ -65,9 +65,11 @@ def test_only_the_fields_gitlab_parses_are_changed():
 
 
 def test_a_merge_request_title_is_neutralized_and_plain_text_is_untouched(world):
-    world.sim.create_branch(world.project, "mate/t")
-    job, token = world.job(("read", "open_mr", "comment"), kind="merge_request")
+    job, token = world.job(("read", "push_branch", "open_mr", "comment"), kind="merge_request")
     client = world.client(token)
+    # an MR's source must be a branch the job created (T33)
+    made = client.post("/tools/create_branch", {"branch": "mate/t", "ref": "main"}, format="json")
+    assert made.status_code == 200, made.json()
     answer = client.post(
         "/tools/create_merge_request",
         {"source_branch": "mate/t", "title": "/merge now", "draft": False},
