@@ -216,7 +216,7 @@ def explained(cw, monkeypatch):
     cw.bot.save()
     ConfigVersion.objects.create(tenant=cw.tenant, version=1, text=CONFIG)
     FakeReader.files, FakeReader.visible, FakeReader.fail, FakeReader.calls = {}, True, False, []
-    monkeypatch.setattr("jobs.services.explain.BotReader", FakeReader)
+    monkeypatch.setattr("jobs.routing.consider.BotReader", FakeReader)
     bot = user(7, "mate-bot")
     body = issue_payload(assignees=[bot], changes={"assignees": {"previous": [], "current": [bot]}})
     delivery = make_delivery(
