@@ -142,6 +142,7 @@ def receive(request, tenant_id: str) -> HttpResponse:
         hook=storable(request.headers.get("X-Gitlab-Event", "")),
         headers=headers,
         body=payload,
+        raw=body,
         idempotency_key=storable(key) if key else key,
     )
     return JsonResponse({"delivery": str(delivery.uid), "duplicate": not created})
