@@ -82,7 +82,7 @@ def accept_delivery(
     """
     key = (idempotency_key or "").strip()[:200] or f"mate:{uuid.uuid4()}"
     raw = json.dumps(body, separators=(",", ":")).encode() if raw is None else raw
-    over_rate = not _tenant_rate().take(str(tenant.pk))
+    over_rate = not _tenant_rate().take(str(tenant.uid))
     fields = {"hook": hook[:100], "headers": headers, "body": body, "received_bytes": len(raw)}
     if over_rate or hook not in SUPPORTED_HOOKS:
         fields.update(_compact(raw))

@@ -135,7 +135,7 @@ def delivery_explain(request: HttpRequest, tenant: uuid.UUID, delivery: uuid.UUI
     tenant_obj, membership = tenant_for(request.user, tenant, Role.OPERATOR)
     delivery_obj = delivery_of(tenant_obj, delivery)
     context: dict = {"delivery": delivery_obj, "explanation": None}
-    if not _explains().take(pair(str(request.user.pk), str(tenant_obj.pk))):
+    if not _explains().take(pair(str(request.user.pk), str(tenant_obj.uid))):
         context["limit"] = EXPLAINS_PER_MINUTE
         response = tenant_page(
             request, "jobs/explain.html", tenant_obj, membership, "deliveries", context, 429
