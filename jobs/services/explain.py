@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jobs.events import BotRef, Event, derive_events
+from jobs.events import SUPPORTED_HOOKS, BotRef, Event, derive_events
 from jobs.models import Delivery, DeliveryEvent
 from jobs.routing.catalogue import model_refusal
 from jobs.routing.consider import DeliveryReads, capped, consider, over_cap_reason
 from tenants.models import Bot, Tenant
 from tenants.services.configs import validated as validated_config
+
+CUT_REASON = "only the first 64 KiB of this delivery were kept, so it yields no event"
 
 
 @dataclass
@@ -98,7 +100,10 @@ def explain_delivery(delivery: Delivery) -> Explanation:
         rows.append(row)
     return Explanation(
         events=rows,
-        ignored=derivation.ignored,
+        # A kept head is no payload: say so rather than "malformed" (unsupported types say so).
+        ignored=CUT_REASON
+        if delivery.body_cut and delivery.hook in SUPPORTED_HOOKS
+        else derivation.ignored,
         config_version=config.version if config else None,
         recorded=recorded,
         left_out=over_cap_reason(left_out) if left_out else "",

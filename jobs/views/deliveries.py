@@ -38,7 +38,7 @@ def _outcomes():
 
 def _deliveries(tenant: Tenant, form: DeliveryFilterForm):
     data = form.cleaned_data
-    queryset = Delivery.objects.for_tenant(tenant).defer("body", "headers")
+    queryset = Delivery.objects.for_tenant(tenant).defer("body", "body_head", "headers")
     if data["hook"]:
         queryset = queryset.filter(hook=data["hook"])
     if data["date"]:

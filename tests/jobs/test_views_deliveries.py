@@ -356,3 +356,19 @@ def test_explain_agrees_with_live_routing_end_to_end(world, request):
     assert row.authorities == job.snapshot["authorities"]
     assert row.config_commit == job.snapshot["config"]["commit"]
     assert url("job", world.tenant, job=job.uid) in response.content.decode()
+
+
+def test_a_delivery_stored_cut_shows_its_head_and_explains_why_there_is_no_event(cw):
+    head = '{"object_kind": "issue", "pad": "xxxx'
+    delivery = make_delivery(cw.tenant, hook="Issue Hook", body=None)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        body_cut=True, body_head=head, received_bytes=300_000
+    )
+    page = signed_in(cw.viewer).get(url("delivery", cw.tenant, delivery=delivery.uid))
+    html = page.content.decode()
+    assert "Only the first 64 KiB of this 293.0\xa0KB body were kept" in html
+    assert "&quot;object_kind&quot;: &quot;issue&quot;, &quot;pad&quot;: &quot;xxxx" in html
+    response = explain(cw, delivery)
+    assert response.context["explanation"].ignored == (
+        "only the first 64 KiB of this delivery were kept, so it yields no event"
+    )
