@@ -14,7 +14,12 @@ from configschema.document import validate_repo, validate_tenant
 from configschema.durations import format_duration, parse_duration
 from configschema.events import EVENTS, EventFacts
 from configschema.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES
-from configschema.matching import effective_authorities, match, trigger_matches
+from configschema.matching import (
+    effective_authorities,
+    event_fields_match,
+    match,
+    trigger_matches,
+)
 from configschema.merge import resolve
 from configschema.model import (
     AgentSpec,
@@ -50,6 +55,7 @@ __all__ = [
     "TenantConfig",
     "Trigger",
     "effective_authorities",
+    "event_fields_match",
     "format_duration",
     "match",
     "parse_duration",

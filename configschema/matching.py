@@ -16,18 +16,23 @@ def effective_authorities(
     return frozenset(agent.permissions) - frozenset(trigger.deny) - frozenset(tenant_deny)
 
 
+def event_fields_match(trigger: Trigger, facts: EventFacts) -> bool:
+    """``on`` and the event-specific ``mention``/``label`` hold: what the event alone decides,
+    without anything GitLab would have to tell (SPEC §5.2: routing asks GitLab nothing for an
+    event no trigger could match by these)."""
+    if trigger.on != facts.event:
+        return False
+    if trigger.mention is not None and facts.mentioned != trigger.mention:
+        return False
+    return trigger.label is None or facts.new_label in trigger.label
+
+
 def trigger_matches(trigger: Trigger, facts: EventFacts) -> bool:
     """``on``, the event-specific ``mention``/``label``, and every ``if`` condition hold.
 
     ``when:`` is deliberately not looked at: SPEC says it is accepted but not enforced.
     """
-    if trigger.on != facts.event:
-        return False
-    if trigger.mention is not None and facts.mentioned != trigger.mention:
-        return False
-    if trigger.label is not None and facts.new_label not in trigger.label:
-        return False
-    return conditions_hold(trigger.conditions, facts)
+    return event_fields_match(trigger, facts) and conditions_hold(trigger.conditions, facts)
 
 
 def match(merged: MergedConfig, facts: EventFacts) -> Match | None:

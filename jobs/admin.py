@@ -66,6 +66,8 @@ class DeliveryAdmin(RecordAdmin):
         "processed_at",
         "attempts",
         "summary",
+        "received_bytes",
+        "body_cut",
         "headers_pretty",
         "body_pretty",
     )
@@ -78,6 +80,8 @@ class DeliveryAdmin(RecordAdmin):
 
     @admin.display(description="body")
     def body_pretty(self, obj: Delivery) -> str:
+        if obj.body_cut:  # the first 64 KiB as received (SPEC §5.1), escaped like the rest
+            return format_html('<pre style="white-space:pre-wrap">{}</pre>', obj.body_head)
         return _pretty(obj.body)
 
 

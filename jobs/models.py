@@ -23,6 +23,13 @@ class Delivery(models.Model):
     idempotency_key = models.CharField(max_length=255)
     headers = models.JSONField(default=dict)
     body = models.JSONField(null=True)
+    # Bounded storage (SPEC §5.1): a delivery of a hook type Mate ignores, or one over the
+    # tenant's delivery rate, keeps at most its first 64 KiB as received; body is then null.
+    body_cut = models.BooleanField(
+        default=False, help_text="only the first 64 KiB of the body were kept (body_head)"
+    )
+    body_head = models.TextField(blank=True)
+    received_bytes = models.PositiveIntegerField(default=0)
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACCEPTED)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)

@@ -1,7 +1,9 @@
 """``POST /hook/<tenant id>``: authenticate, bound, store, answer (SPEC §5.1; THREATS T1, T2, T18).
 
 Unknown tenants, missing and wrong credentials all get the same empty 401 after the same work.
-The body is read only after the token matched; a valid delivery is stored before the 200.
+Failures are counted per (address, tenant id) and answered 429 past the limit; a delivery with
+valid credentials is never refused by them (T34). The body is read only after the token matched;
+a valid delivery is stored before the 200.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from jobs.services.ingest import accept_delivery
 from mate.jsonsafe import loads_strict, storable
-from mate.ratelimit import Limit, client_address
+from mate.ratelimit import FailureLimit, client_address, pair
 from tenants.models import Tenant
 
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -29,8 +31,8 @@ DROPPED_HEADERS = frozenset({"x-gitlab-token", "authorization", "cookie", "webho
 _DUMMY_SECRET = secrets.token_urlsafe(32)
 
 
-def _failures() -> Limit:
-    return Limit("hook-fail", settings.MATE_WEBHOOK_FAILURES_PER_MINUTE, 60)
+def _failures() -> FailureLimit:
+    return FailureLimit("hook-fail", settings.MATE_WEBHOOK_FAILURES_PER_MINUTE, 60)
 
 
 def _tenant(tenant_id: str) -> Tenant | None:
@@ -100,27 +102,27 @@ def parse_body(body: bytes):
     return _storable(loads_strict(body))
 
 
-def _unauthorized(address: str) -> HttpResponse:
-    _failures().hit(address)
+def _unauthorized(request, tenant_id: str) -> HttpResponse:
+    """The answer to a failed credential: the same empty 401, or 429 past the failure limit of
+    this (address, tenant id)."""
+    if _failures().refuses(pair(client_address(request), tenant_id)):
+        return HttpResponse(status=429, headers={"Retry-After": "60"})
     return HttpResponse(status=401)
 
 
 @csrf_exempt
 @require_POST
 def receive(request, tenant_id: str) -> HttpResponse:
-    address = client_address(request)
-    if _failures().exceeded(address):
-        return HttpResponse(status=429, headers={"Retry-After": "60"})
     tenant = _tenant(tenant_id)
     if not _token_matches(tenant, request.headers.get("X-Gitlab-Token", "")):
-        return _unauthorized(address)
+        return _unauthorized(request, tenant_id)
     body = _read_body(request, settings.MATE_WEBHOOK_MAX_BYTES)
     if body is None:
         return JsonResponse({"error": "body larger than 25 MiB"}, status=413)
     if tenant.has_secret("webhook_signing_secret") and not signature_valid(
         tenant.reveal_secret("webhook_signing_secret"), request.headers, body
     ):
-        return _unauthorized(address)
+        return _unauthorized(request, tenant_id)
     try:
         payload = parse_body(body)
     except ValueError:  # UnicodeDecodeError and JSONDecodeError included
@@ -140,6 +142,7 @@ def receive(request, tenant_id: str) -> HttpResponse:
         hook=storable(request.headers.get("X-Gitlab-Event", "")),
         headers=headers,
         body=payload,
+        raw=body,
         idempotency_key=storable(key) if key else key,
     )
     return JsonResponse({"delivery": str(delivery.uid), "duplicate": not created})

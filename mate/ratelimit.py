@@ -1,5 +1,11 @@
 """Fixed-window counters in the shared cache, for rate limits that must hold across processes
-(failed webhook credentials, logins, job credentials). Checked before any expensive work.
+(failed webhook credentials, logins, job credentials, explain, a tenant's deliveries).
+
+Failed credentials are limited by ``FailureLimit``, one rule for every credential an outsider
+presents (THREATS T22, T34): the credential is checked first, a valid one is never refused, and
+only failures are counted and, once over the limit, answered 429. GitLab.com and shared instances
+send every customer's hooks from a few addresses; keying the webhook count by (address, tenant
+id) keeps one stranger's failures from disabling another tenant's hooks.
 
 When the cache cannot be reached (Redis restarting), a limit lets the request through and logs a
 warning: an outage of the cache must not turn GitLab's valid deliveries or operators' sign-ins
@@ -8,6 +14,7 @@ into errors (THREATS T30). Credentials are still checked; only the throttle is o
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 
@@ -51,6 +58,36 @@ class Limit:
         except Exception as exc:
             _cache_down(self.scope, exc)
             return 0
+
+
+class Budget(Limit):
+    """A limit on work done (explain runs, a tenant's stored deliveries): each use counts."""
+
+    def take(self, ident: str) -> bool:
+        """Count one use; False when it is over the limit in this window (True when the cache
+        is unreachable: an outage must not refuse work)."""
+        return self.hit(ident) <= self.limit
+
+
+class FailureLimit(Limit):
+    """Failed credential checks, counted per ``ident``. Only a request whose credential failed
+    is ever looked at, so a valid credential is never refused by anyone's failures."""
+
+    def refuses(self, ident: str) -> bool:
+        """Call once the credential failed. True (answer 429) once ``limit`` failures were
+        counted for ``ident`` in this window; otherwise the failure is counted and False
+        (answer the usual 401)."""
+        if self.exceeded(ident):
+            return True
+        self.hit(ident)
+        return False
+
+
+def pair(*parts: str) -> str:
+    """One cache-safe identifier for several untrusted parts (an address and a tenant id from
+    the URL): hashed, so its length and characters never depend on what a client sent."""
+    joined = "\x00".join(parts).encode("utf-8", "replace")
+    return hashlib.sha256(joined).hexdigest()[:32]
 
 
 def client_address(request) -> str:

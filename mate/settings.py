@@ -266,6 +266,9 @@ MATE_PUBLIC_URL = env.str("MATE_PUBLIC_URL", default="http://127.0.0.1:8000")
 MATE_WEBHOOK_MAX_BYTES = 25 * 1024 * 1024  # GitLab's own cap
 MATE_WEBHOOK_FAILURES_PER_MINUTE = env.int("MATE_WEBHOOK_FAILURES_PER_MINUTE", default=30)
 MATE_DEDUPE_DAYS = 7
+# Bounds on what one delivery or one tenant's deliveries may cost (SPEC §5.1, §5.2; THREATS T44).
+MATE_MAX_EVENTS_PER_DELIVERY = env.int("MATE_MAX_EVENTS_PER_DELIVERY", default=20)
+MATE_TENANT_DELIVERIES_PER_MINUTE = env.int("MATE_TENANT_DELIVERIES_PER_MINUTE", default=600)
 MATE_LOGIN_FAILURES_PER_MINUTE = env.int("MATE_LOGIN_FAILURES_PER_MINUTE", default=10)
 MATE_OPENROUTER_MODELS_URL = env.str(
     "MATE_OPENROUTER_MODELS_URL", default="https://openrouter.ai/api/v1/models"

@@ -1,8 +1,9 @@
 """Explain one recorded delivery (SPEC §4.11, §5.4): re-run the routing decision per event.
 
 The same code as live routing: ``jobs.events.derive_events`` with the tenant's bots today, the
-tenant's current configuration, ``.mate.yml`` fetched fresh through ``BotReader`` with the acting
-bot's token, ``jobs.routing.decide.decide``, then the refusals that depend only on the tenant
+tenant's current configuration, ``jobs.routing.consider`` (the event cap, no GitLab read for an
+event no tenant trigger could match, ``.mate.yml`` fetched fresh once per ref with the acting
+bot's token, ``decide``), then the refusals that depend only on the tenant
 (model catalogue, suspension). The gates that depend on the moment (loop breaker, cooldown,
 queue) are not re-run; what they said at the time is in the recorded outcome shown alongside.
 Nothing is written.
@@ -12,18 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.conf import settings
-
 from jobs.credentials import minted_users_in
-from jobs.events import BotRef, Event, derive_events
+from jobs.events import SUPPORTED_HOOKS, BotRef, Event, derive_events
 from jobs.models import Delivery, DeliveryEvent
 from jobs.routing.catalogue import model_refusal
-from jobs.routing.decide import decide
-from jobs.routing.gitlab_reads import BotReader, GitLabReadError
-from jobs.routing.storable import unstorable
-from jobs.services.routing import _foreign_instance
+from jobs.routing.consider import DeliveryReads, capped, consider, over_cap_reason
 from tenants.models import Bot, Tenant
 from tenants.services.configs import validated as validated_config
+
+CUT_REASON = "only the first 64 KiB of this delivery were kept, so it yields no event"
 
 
 @dataclass
@@ -51,6 +49,7 @@ class Explanation:
     ignored: str | None
     config_version: int | None
     recorded: list[DeliveryEvent]
+    left_out: str = ""  # why events past MATE_MAX_EVENTS_PER_DELIVERY were not explained
 
 
 def _refuse(row: ExplainedEvent, resolution: str, reason: str) -> ExplainedEvent:
@@ -58,47 +57,18 @@ def _refuse(row: ExplainedEvent, resolution: str, reason: str) -> ExplainedEvent
     return row
 
 
-def _explain_event(tenant: Tenant, delivery: Delivery, event: Event, bots: list[Bot], result):
+def _explain_event(tenant: Tenant, delivery: Delivery, event: Event, bots, result, reads):
     row = ExplainedEvent(event.event, event.bot, event.config_ref, event.config_ref_reason)
-    too_big = unstorable(event)  # the same first check as live routing
-    if too_big:
-        return _refuse(row, "ignored", too_big)
-    foreign = _foreign_instance(tenant, delivery)
-    if foreign:
-        return _refuse(row, "ignored", foreign)
-    if result is None:
-        return _refuse(row, "no_trigger", "the tenant has no configuration yet")
-    if not result.ok:
-        row.problems = [p.to_dict() for p in result.problems if p.severity == "error"]
-        return _refuse(row, "config_invalid", "the tenant config has errors")
-    bot = next(b for b in bots if b.username == event.bot)
-    try:
-        reader = BotReader(tenant, bot)
-        if not reader.project_visible(event.project_id):
-            reason = f"project {event.project_id} is not visible to @{bot.username}"
-            return _refuse(row, "ignored", reason)
-        repo_file = (
-            reader.repo_file(event.project_id, tenant.mate_filename, event.config_ref)
-            if event.config_ref
-            else None
-        )
-    except GitLabReadError as exc:
-        row.config_file = "not read"
-        return _refuse(row, "refused", f"could not read {tenant.mate_filename}: {exc}")
-    text = repo_file.text if repo_file else None
-    row.config_commit = repo_file.commit if repo_file else None
-    row.config_file = "found" if text is not None else "missing"
-    decision = decide(
-        event,
-        result.config,
-        text,
-        repo_file=tenant.mate_filename,
-        onprem=settings.MATE_DEPLOYMENT == "onprem",
-    )
+    considered = consider(tenant, delivery, event, bots, result, reads)
+    row.config_file = considered.config_file
+    row.config_commit = considered.repo_file.commit if considered.repo_file else None
+    row.problems = considered.problems
+    decision = considered.decision
+    if decision is None:
+        return _refuse(row, considered.resolution, considered.reason)
     row.trigger = decision.trigger
     row.agent = decision.match.agent.name if decision.match else None
     row.authorities = decision.authorities
-    row.problems = decision.problems
     if decision.resolution != "matched":
         return _refuse(row, decision.resolution, decision.reason)
     refusal = model_refusal(tenant.llm_provider, decision.match.agent.model)
@@ -108,7 +78,8 @@ def _explain_event(tenant: Tenant, delivery: Delivery, event: Event, bots: list[
 
 
 def explain_delivery(delivery: Delivery) -> Explanation:
-    """The routing decision for each event the delivery yields today (may ask GitLab)."""
+    """The routing decision for each event the delivery yields today (may ask GitLab, within
+    routing's bounds: the same event cap and one read per question)."""
     tenant = delivery.tenant
     bots = list(Bot.objects.for_tenant(tenant))
     refs = [BotRef(b.gitlab_user_id, b.username) for b in bots]
@@ -120,16 +91,22 @@ def explain_delivery(delivery: Delivery) -> Explanation:
     )
     config = tenant.current_config()
     result = validated_config(config) if config is not None else None
+    events, left_out = capped(derivation.events)
+    reads = DeliveryReads(tenant)
     rows = []
-    for event in derivation.events:
-        row = _explain_event(tenant, delivery, event, bots, result)
+    for event in events:
+        row = _explain_event(tenant, delivery, event, bots, result, reads)
         row.recorded = next(
             (r for r in recorded if r.event == event.event and r.bot == event.bot), None
         )
         rows.append(row)
     return Explanation(
         events=rows,
-        ignored=derivation.ignored,
+        # A kept head is no payload: say so rather than "malformed" (unsupported types say so).
+        ignored=CUT_REASON
+        if delivery.body_cut and delivery.hook in SUPPORTED_HOOKS
+        else derivation.ignored,
         config_version=config.version if config else None,
         recorded=recorded,
+        left_out=over_cap_reason(left_out) if left_out else "",
     )

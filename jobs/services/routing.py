@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,9 +19,8 @@ from jobs.events import BotRef, Event, derive_events
 from jobs.models import Delivery, DeliveryEvent, Job, JobEvent, JobStatus, Resolution
 from jobs.routing import gates
 from jobs.routing.catalogue import model_refusal
-from jobs.routing.decide import Decision, agent_snapshot, decide
-from jobs.routing.gitlab_reads import BotReader, GitLabReadError
-from jobs.routing.storable import unstorable
+from jobs.routing.consider import DeliveryReads, capped, consider, over_cap_reason
+from jobs.routing.decide import Decision, agent_snapshot
 from jobs.services import lifecycle
 from tenants.models import Bot, Tenant
 from tenants.services.configs import validated as validated_config
@@ -58,17 +55,36 @@ def process_delivery(delivery_id: int) -> None:
         if not derivation.events:
             outcomes = [(None, Outcome(Resolution.IGNORED, derivation.ignored or "no event"))]
         else:
-            outcomes = [(ev, _route_safely(tenant, delivery, ev, bots)) for ev in derivation.events]
-        _record(delivery, outcomes)
+            outcomes = _route_all(tenant, delivery, derivation.events, bots)
+        record(delivery, outcomes)
 
 
-def _route_safely(tenant: Tenant, delivery: Delivery, event: Event, bots: list[Bot]) -> Outcome:
+def _route_all(
+    tenant: Tenant, delivery: Delivery, events: list[Event], bots: list[Bot]
+) -> list[tuple[Event | None, Outcome]]:
+    """The first MATE_MAX_EVENTS_PER_DELIVERY events routed with one read cache; the rest as
+    one ``ignored`` outcome saying how many were left out (SPEC §5.2)."""
+    routed, left_out = capped(events)
+    reads = DeliveryReads(tenant)
+    outcomes: list[tuple[Event | None, Outcome]] = [
+        (ev, _route_safely(tenant, delivery, ev, bots, reads)) for ev in routed
+    ]
+    if left_out:
+        outcomes.append(
+            (None, Outcome(Resolution.IGNORED, over_cap_reason(left_out), {"left_out": left_out}))
+        )
+    return outcomes
+
+
+def _route_safely(
+    tenant: Tenant, delivery: Delivery, event: Event, bots: list[Bot], reads: DeliveryReads
+) -> Outcome:
     """Route one event in its own savepoint. A failure nobody foresaw (a value the database
     cannot hold, a bug) becomes this event's logged outcome: raising would leave the delivery
     accepted and the sweeper would retry it forever."""
     try:
         with transaction.atomic():
-            return route_event(tenant, delivery, event, bots)
+            return route_event(tenant, delivery, event, bots, reads)
     except Exception as exc:
         log.exception("routing %s of delivery %s failed", event.event, delivery.uid)
         return Outcome(
@@ -77,7 +93,8 @@ def _route_safely(tenant: Tenant, delivery: Delivery, event: Event, bots: list[B
         )
 
 
-def _record(delivery: Delivery, outcomes: list[tuple[Event | None, Outcome]]) -> None:
+def record(delivery: Delivery, outcomes: list[tuple[Event | None, Outcome]]) -> None:
+    """Write one outcome row per event (or for the delivery) and mark it processed."""
     for position, (event, outcome) in enumerate(outcomes):
         DeliveryEvent.objects.create(
             delivery=delivery,
@@ -97,61 +114,24 @@ def _record(delivery: Delivery, outcomes: list[tuple[Event | None, Outcome]]) ->
     delivery.save(update_fields=["state", "processed_at", "attempts", "summary"])
 
 
-def _foreign_instance(tenant: Tenant, delivery: Delivery) -> str | None:
-    project = delivery.body.get("project") if isinstance(delivery.body, dict) else None
-    web_url = project.get("web_url") if isinstance(project, dict) else None
-    if not isinstance(web_url, str):
-        return None
-    theirs, ours = urlsplit(web_url), urlsplit(tenant.gitlab_url)
-    if (theirs.hostname, theirs.port) != (ours.hostname, ours.port):
-        return f"project is on {theirs.hostname}, not on this tenant's GitLab ({ours.hostname})"
-    return None
-
-
-def route_event(tenant: Tenant, delivery: Delivery, event: Event, bots: list[Bot]) -> Outcome:
-    """SPEC §5.3 for one event; never raises for GitLab trouble (it becomes the outcome)."""
-    too_big = unstorable(event)
-    if too_big:
-        return Outcome(Resolution.IGNORED, too_big)
-    foreign = _foreign_instance(tenant, delivery)
-    if foreign:
-        return Outcome(Resolution.IGNORED, foreign)
+def route_event(
+    tenant: Tenant,
+    delivery: Delivery,
+    event: Event,
+    bots: list[Bot],
+    reads: DeliveryReads | None = None,
+) -> Outcome:
+    """SPEC §5.3 for one event; never raises for GitLab trouble (it becomes the outcome).
+    ``reads`` is the delivery's read cache: pass the same one for every event of a delivery."""
     config = tenant.current_config()
-    if config is None:
-        return Outcome(Resolution.NO_TRIGGER, "the tenant has no configuration yet")
-    tenant_result = validated_config(config)
-    if not tenant_result.ok:
-        problems = [p.to_dict() for p in tenant_result.problems if p.severity == "error"]
-        return Outcome(
-            Resolution.CONFIG_INVALID, "the tenant config has errors", {"problems": problems}
-        )
-    bot = next(b for b in bots if b.username == event.bot)
-    try:
-        reader = BotReader(tenant, bot)
-        if not reader.project_visible(event.project_id):
-            return Outcome(
-                Resolution.IGNORED, f"project {event.project_id} is not visible to @{bot.username}"
-            )
-        repo_file = (
-            reader.repo_file(event.project_id, tenant.mate_filename, event.config_ref)
-            if event.config_ref
-            else None
-        )
-    except GitLabReadError as exc:
-        return Outcome(Resolution.REFUSED, f"could not read {tenant.mate_filename}: {exc}")
-    decision = decide(
-        event,
-        tenant_result.config,
-        repo_file.text if repo_file else None,
-        repo_file=tenant.mate_filename,
-        onprem=_onprem(),
-    )
-    commit = repo_file.commit if repo_file else None
-    return _apply_gates(tenant, delivery, event, decision, commit, tenant_result.config)
-
-
-def _onprem() -> bool:
-    return settings.MATE_DEPLOYMENT == "onprem"
+    result = validated_config(config) if config is not None else None
+    considered = consider(tenant, delivery, event, bots, result, reads or DeliveryReads(tenant))
+    decision = considered.decision
+    if decision is None:
+        detail = {"problems": considered.problems} if considered.problems else {}
+        return Outcome(considered.resolution, considered.reason, detail)
+    commit = considered.repo_file.commit if considered.repo_file else None
+    return _apply_gates(tenant, delivery, event, decision, commit, result.config)
 
 
 def _decision_detail(event: Event, decision: Decision) -> dict:

@@ -11,18 +11,20 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from jobs.forms import KNOWN_HOOKS, DeliveryFilterForm
 from jobs.models import Delivery, DeliveryEvent
 from jobs.services.explain import explain_delivery
 from jobs.views import present
 from jobs.views.common import delivery_of, keyset_page
+from mate.ratelimit import Budget, pair
 from tenants.access import tenant_for
-from tenants.models import Membership, Tenant
+from tenants.models import Membership, Role, Tenant
 from tenants.views.common import tenant_page
 
 MAX_BODY_CHARS = 1024 * 1024
+EXPLAINS_PER_MINUTE = 10  # per user and tenant: each explain may read GitLab with the bot token
 # Ingest drops credential headers; these are never shown even if a row still had one.
 HIDDEN_HEADERS = frozenset({"x-gitlab-token", "authorization", "cookie"})
 
@@ -36,7 +38,7 @@ def _outcomes():
 
 def _deliveries(tenant: Tenant, form: DeliveryFilterForm):
     data = form.cleaned_data
-    queryset = Delivery.objects.for_tenant(tenant).defer("body", "headers")
+    queryset = Delivery.objects.for_tenant(tenant).defer("body", "body_head", "headers")
     if data["hook"]:
         queryset = queryset.filter(hook=data["hook"])
     if data["date"]:
@@ -91,7 +93,10 @@ def _headers(delivery: Delivery) -> list[tuple[str, str]]:
 
 
 def _body_text(delivery: Delivery) -> tuple[str, bool]:
-    """The body as indented JSON text, cut at MAX_BODY_CHARS (True when cut)."""
+    """The body as indented JSON text, cut at MAX_BODY_CHARS (True when cut); of a delivery
+    stored cut (SPEC §5.1), the kept beginning as received."""
+    if delivery.body_cut:
+        return present.neutralize(delivery.body_head), False
     text = json.dumps(delivery.body, indent=2, ensure_ascii=False, sort_keys=False)
     if len(text) > MAX_BODY_CHARS:
         return present.neutralize(text[:MAX_BODY_CHARS]), True
@@ -115,12 +120,27 @@ def delivery_detail(request: HttpRequest, tenant: uuid.UUID, delivery: uuid.UUID
     return tenant_page(request, "jobs/delivery.html", tenant_obj, membership, "deliveries", context)
 
 
+def _explains() -> Budget:
+    return Budget("explain", EXPLAINS_PER_MINUTE, 60)
+
+
 @login_required
-@require_GET
+@require_POST
 def delivery_explain(request: HttpRequest, tenant: uuid.UUID, delivery: uuid.UUID) -> HttpResponse:
-    """Re-run the routing decision for each event of the delivery (reads .mate.yml fresh)."""
-    tenant_obj, membership = tenant_for(request.user, tenant)
+    """Re-run the routing decision for each event of the delivery (reads .mate.yml fresh).
+
+    It asks GitLab with the bot's token, so it is a POST by an operator or owner, at most
+    EXPLAINS_PER_MINUTE per user and tenant, within routing's bounds (SPEC §5.4, THREATS T44).
+    """
+    tenant_obj, membership = tenant_for(request.user, tenant, Role.OPERATOR)
     delivery_obj = delivery_of(tenant_obj, delivery)
-    explanation = explain_delivery(delivery_obj)
-    context = {"delivery": delivery_obj, "explanation": explanation}
+    context: dict = {"delivery": delivery_obj, "explanation": None}
+    if not _explains().take(pair(str(request.user.pk), str(tenant_obj.uid))):
+        context["limit"] = EXPLAINS_PER_MINUTE
+        response = tenant_page(
+            request, "jobs/explain.html", tenant_obj, membership, "deliveries", context, 429
+        )
+        response["Retry-After"] = "60"
+        return response
+    context["explanation"] = explain_delivery(delivery_obj)
     return tenant_page(request, "jobs/explain.html", tenant_obj, membership, "deliveries", context)

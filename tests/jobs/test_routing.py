@@ -241,3 +241,34 @@ def test_mate_route_agrees_with_live_routing(world, tmp_path):
     ]
     assert offline == live
     assert [e for e, *_ in live] == ["mr_opened", "mr_assigned"]
+
+
+THREE_LABELS_CONFIG = """\
+version: 1
+agents:
+  helper:
+    backend: claude-code
+    model: claude-sonnet-4-6
+    system_prompt: Help with the issue.
+    permissions: [read, comment]
+triggers:
+  - on: label_applied
+    agent: helper
+    label: [a, b, c]
+"""
+
+
+def test_a_failing_gitlab_is_asked_once_per_delivery_not_once_per_event(world):
+    """The per-delivery read cache keeps errors too (SPEC §5.2, THREATS T44)."""
+    sim = world.sim
+    world.config(THREE_LABELS_CONFIG)
+    issue = sim.add_issue(world.project, "Crash", "", world.human, assignees=[world.bot])
+    sim.fail_next(50, 500, method="GET", path=f"/projects/{world.project.id}")
+    sim.requests.clear()
+    sim.add_labels(world.project, "issue", issue.iid, ["a", "b", "c"], by=world.human)
+    outcomes = list(DeliveryEvent.objects.order_by("position"))
+    assert [(o.event, o.resolution) for o in outcomes] == [("label_applied", "refused")] * 3
+    assert {o.reason for o in outcomes} == {
+        "could not read .mate.yml: GitLab answered 500 while reading the project"
+    }
+    assert len([r for r in sim.requests if r.kind == "api"]) == 1

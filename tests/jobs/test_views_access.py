@@ -22,7 +22,7 @@ ENDPOINTS = [
     ("post", "job_cancel", "job", Role.OPERATOR),
     ("get", "deliveries", None, Role.VIEWER),
     ("get", "delivery", "delivery", Role.VIEWER),
-    ("get", "delivery_explain", "delivery", Role.VIEWER),
+    ("post", "delivery_explain", "delivery", Role.OPERATOR),
 ]
 IDS = [f"{m.upper()} {n}" for m, n, _, _ in ENDPOINTS]
 

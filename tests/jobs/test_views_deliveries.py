@@ -82,7 +82,10 @@ def test_list_shows_resolutions_reasons_jobs_and_problems(cw):
     assert ".mate.yml at main has 1 error(s)" in html
     assert "next allowed at 2030-01-01T00:00:00+00:00" in html
     assert "Foreign Hook" not in html
-    assert "Explain" in html
+    # Explain reads GitLab with the bot's token: offered to operators, as a POST (T44).
+    assert "Explain" not in html
+    html = signed_in(cw.operator).get(url("deliveries", cw.tenant)).content.decode()
+    assert 'method="post"' in html and "Explain" in html
 
 
 def test_filters(cw):
@@ -179,9 +182,10 @@ def test_a_huge_body_is_cut(cw, monkeypatch):
 def test_other_tenants_delivery_is_404_everywhere(cw):
     foreign = make_delivery(cw.other)
     client = signed_in(cw.owner)
-    for name in ("delivery", "delivery_explain"):
-        assert client.get(url(name, cw.tenant, delivery=foreign.uid)).status_code == 404
-        assert client.get(url(name, cw.other, delivery=foreign.uid)).status_code == 404
+    for method, name in (("get", "delivery"), ("post", "delivery_explain")):
+        send = getattr(client, method)
+        assert send(url(name, cw.tenant, delivery=foreign.uid)).status_code == 404
+        assert send(url(name, cw.other, delivery=foreign.uid)).status_code == 404
 
 
 # -- explain -------------------------------------------------------------------------------
@@ -216,7 +220,7 @@ def explained(cw, monkeypatch):
     cw.bot.save()
     ConfigVersion.objects.create(tenant=cw.tenant, version=1, text=CONFIG)
     FakeReader.files, FakeReader.visible, FakeReader.fail, FakeReader.calls = {}, True, False, []
-    monkeypatch.setattr("jobs.services.explain.BotReader", FakeReader)
+    monkeypatch.setattr("jobs.routing.consider.BotReader", FakeReader)
     bot = user(7, "mate-bot")
     body = issue_payload(assignees=[bot], changes={"assignees": {"previous": [], "current": [bot]}})
     delivery = make_delivery(
@@ -229,8 +233,8 @@ def explained(cw, monkeypatch):
 
 
 def explain(cw, delivery, user_=None):
-    client = signed_in(user_ or cw.viewer)
-    response = client.get(url("delivery_explain", cw.tenant, delivery=delivery.uid))
+    client = signed_in(user_ or cw.operator)
+    response = client.post(url("delivery_explain", cw.tenant, delivery=delivery.uid))
     assert response.status_code == 200
     return response
 
@@ -340,7 +344,7 @@ def test_explain_agrees_with_live_routing_end_to_end(world, request):
     assert recorded.resolution == "config_invalid"
     assert row.problems == recorded.detail["problems"]
 
-    response = client.get(url("delivery_explain", world.tenant, delivery=plain.uid))
+    response = client.post(url("delivery_explain", world.tenant, delivery=plain.uid))
     (row,) = response.context["explanation"].events
     job = Job.objects.get()
     assert (row.event, row.resolution, row.agent, row.trigger) == (
@@ -352,3 +356,19 @@ def test_explain_agrees_with_live_routing_end_to_end(world, request):
     assert row.authorities == job.snapshot["authorities"]
     assert row.config_commit == job.snapshot["config"]["commit"]
     assert url("job", world.tenant, job=job.uid) in response.content.decode()
+
+
+def test_a_delivery_stored_cut_shows_its_head_and_explains_why_there_is_no_event(cw):
+    head = '{"object_kind": "issue", "pad": "xxxx'
+    delivery = make_delivery(cw.tenant, hook="Issue Hook", body=None)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        body_cut=True, body_head=head, received_bytes=300_000
+    )
+    page = signed_in(cw.viewer).get(url("delivery", cw.tenant, delivery=delivery.uid))
+    html = page.content.decode()
+    assert "Only the first 64 KiB of this 293.0\xa0KB body were kept" in html
+    assert "&quot;object_kind&quot;: &quot;issue&quot;, &quot;pad&quot;: &quot;xxxx" in html
+    response = explain(cw, delivery)
+    assert response.context["explanation"].ignored == (
+        "only the first 64 KiB of this delivery were kept, so it yields no event"
+    )

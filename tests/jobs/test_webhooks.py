@@ -85,8 +85,11 @@ def test_repeated_failures_from_one_address_are_rate_limited(client, tenant, set
     settings.MATE_WEBHOOK_FAILURES_PER_MINUTE = 5
     codes = [post(client, tenant.uid, token="wrong").status_code for _ in range(7)]
     assert codes == [401] * 5 + [429] * 2
-    # Even the right secret is held back while the address is blocked.
-    assert post(client, tenant.uid).status_code == 429
+    assert post(client, tenant.uid, token="wrong").content == b""
+    # The failures are counted for this tenant id: a valid delivery is never refused by them
+    # (T34), and the same address guessing another tenant's secret starts from zero.
+    assert post(client, tenant.uid).status_code == 200
+    assert post(client, uuid.uuid4(), token="wrong").status_code == 401
 
 
 def test_oversized_body_is_413_without_being_stored(client, tenant, settings):
@@ -261,3 +264,52 @@ def test_other_errors_stay_500(client, tenant, monkeypatch):
     monkeypatch.setattr(webhooks, "_tenant", broken)
     client.raise_request_exception = False
     assert post(client, tenant.uid).status_code == 500
+
+
+# -- bounded storage (SPEC §5.1, THREATS T44) ---------------------------------------------------
+
+
+def test_an_ignored_hook_type_keeps_its_headers_and_first_64_kib_marked_as_cut(client, tenant):
+    raw = json.dumps({"object_kind": "push", "pad": "é" * (200 * 1024)}).encode()
+    response = post(client, tenant.uid, body=raw, **{"X-Gitlab-Event": "Push Hook"})
+    assert response.status_code == 200
+    delivery = Delivery.objects.get()
+    assert (delivery.body_cut, delivery.body, delivery.received_bytes) == (True, None, len(raw))
+    assert len(delivery.body_head.encode()) <= 64 * 1024
+    assert delivery.body_head == raw[: 64 * 1024].decode("utf-8", "ignore")
+    assert delivery.headers["X-Gitlab-Event"] == "Push Hook"
+
+
+def test_small_ignored_and_large_supported_deliveries_are_kept_whole(client, tenant):
+    post(client, tenant.uid, **{"X-Gitlab-Event": "Tag Push Hook"})
+    big = {"object_kind": "issue", "pad": "x" * (100 * 1024)}
+    post(client, tenant.uid, body=big, **{"X-Gitlab-Event": "Issue Hook"})
+    small, issue = Delivery.objects.order_by("pk")
+    assert (small.body_cut, small.body, small.body_head) == (False, BODY, "")
+    assert (issue.body_cut, issue.body) == (False, big)
+
+
+def test_past_the_tenants_delivery_rate_deliveries_are_200_compact_and_ignored(
+    client, tenant, settings, django_capture_on_commit_callbacks
+):
+    settings.MATE_TENANT_DELIVERIES_PER_MINUTE = 3
+    other = TenantFactory(webhook_secret="other-tenant-secret-000000")
+    big = {"object_kind": "issue", "pad": "x" * (100 * 1024)}
+    with django_capture_on_commit_callbacks() as queued:
+        codes = [
+            post(client, tenant.uid, body=big, **{"X-Gitlab-Event": "Issue Hook"}).status_code
+            for _ in range(5)
+        ]
+        other_code = post(client, other.uid, token="other-tenant-secret-000000").status_code
+    assert codes == [200] * 5 and other_code == 200
+    assert len(queued) == 3 + 1  # the tenant's first three and the other tenant's one
+    kept = list(Delivery.objects.filter(tenant=tenant).order_by("pk"))
+    assert [d.body_cut for d in kept] == [False, False, False, True, True]
+    for delivery in kept[3:]:
+        assert delivery.state == Delivery.State.PROCESSED
+        (outcome,) = delivery.outcomes.all()
+        assert (outcome.resolution, outcome.reason) == (
+            "ignored",
+            "over the tenant's delivery rate",
+        )
+    assert not any(d.outcomes.exists() for d in kept[:3])

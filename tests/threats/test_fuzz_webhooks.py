@@ -294,7 +294,7 @@ class _StandInReader:
 def test_processing_any_accepted_delivery_never_raises(
     tenants, monkeypatch, case, repo_file, fresh
 ):
-    monkeypatch.setattr("jobs.services.routing.BotReader", _StandInReader)
+    monkeypatch.setattr("jobs.routing.consider.BotReader", _StandInReader)
     _StandInReader.text = repo_file
     tenant = tenants["plain"]
     if fresh:  # else earlier jobs pile up, for the loop breaker, cooldown and queue gates
@@ -332,7 +332,7 @@ def _process_with_visible_project(tenants, monkeypatch, change) -> list[str]:
     """Route one realistic delivery per hook type, changed by ``change``, on a project the bot
     can see; what went wrong (an exception, a delivery left unprocessed, an outcome that is
     routing's last-resort catch of an exception rather than a decision)."""
-    monkeypatch.setattr("jobs.services.routing.BotReader", _StandInReader)
+    monkeypatch.setattr("jobs.routing.consider.BotReader", _StandInReader)
     _StandInReader.text = None
     problems = []
     for hook, original in REALISTIC:
