@@ -36,7 +36,7 @@ from jobs.models import Delivery, DeliveryEvent, Job, JobEvent, JobStatus, JobTo
 from tenants.models import Bot, ConfigVersion, Membership, Role, Tenant
 from tests.tenants.factories import ConfigVersionFactory, TenantFactory, make_bot, make_default
 from tests.tenants.factories import member as add_member
-from toolservice.models import ToolCall
+from toolservice.models import CreatedByJob, ToolCall
 
 pytestmark = pytest.mark.django_db
 
@@ -206,6 +206,7 @@ def _seed(tenant: Tenant, owner, tag: str, versions: int) -> Side:
     ToolCall.objects.create(
         job=job, tenant=tenant, tool="get_issue", transport="rest", outcome="ok"
     )
+    CreatedByJob.objects.create(job=job, tenant=tenant, kind="branch", branch=f"mate/{tag}")
     membership = Membership.objects.get(tenant=tenant, user=viewer)
     return Side(tenant, owner, bot, version, membership, job, delivery)
 
