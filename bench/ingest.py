@@ -72,10 +72,13 @@ CREATE_TENANT = """
 import json
 import django
 django.setup()
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from tenants.services import create_tenant
+# The URL is checked (and its name resolved) when saved: a loopback one, never asked.
+settings.MATE_ALLOW_PRIVATE_GITLAB = True
 user = get_user_model().objects.create_user(username="bench-owner", password=None)
-tenant, secret = create_tenant(user=user, name="Bench", gitlab_url="https://gitlab.example.com")
+tenant, secret = create_tenant(user=user, name="Bench", gitlab_url="http://127.0.0.1:9")
 print(json.dumps({"uid": str(tenant.uid), "secret": secret}))
 """
 
