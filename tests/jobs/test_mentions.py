@@ -164,9 +164,12 @@ tails = st.one_of(st.just(""), st.builds(lambda s: " " + s, plain))
     name=usernames, prefix=plain, sep=separators, end=endings, tail=tails, at_start=st.booleans()
 )
 @example(name="mate-bot", prefix="", sep=" ", end=".", tail="", at_start=True)
+@example(name="00", prefix="", sep="\t", end="", tail="", at_start=False)
 def test_mention_after_separator_before_punctuation_counts(
     name: str, prefix: str, sep: str, end: str, tail: str, at_start: bool
 ) -> None:
+    if sep == "\t" and not prefix.rsplit("\n", 1)[-1]:
+        prefix += "x"  # a line opened by a tab is indented code, where no mention counts
     head = "" if at_start else prefix + sep
     text = f"{head}@{name}{end}{tail}"
     assert mentioned_usernames(text, [name]) == [name]
