@@ -105,3 +105,14 @@ def test_detection_reads_only_fields_gitlab_sends() -> None:
     )
     stale = sorted(set(KNOWN_GAPS) - never_sent)
     assert not stale, f"KNOWN_GAPS lists fields detection no longer reads: remove {stale}"
+
+
+def test_pipeline_hook_project_and_attributes_are_gitlabs(world, receiver) -> None:
+    """Beyond what detection reads: the Pipeline Hook's project is Project#hook_attrs(backward:
+    false) and object_attributes carries protected_ref (lib/gitlab/data_builder/pipeline.rb)."""
+    world.sim.add_hook(world.project, receiver.url)
+    emitted, _ = SCENARIOS["pipeline_failed_branch"](world, receiver)
+    real = fixture("pipeline_failed_branch").payload
+    assert set(emitted["project"]) == set(real["project"])
+    assert emitted["object_attributes"]["protected_ref"] is True  # main is protected
+    assert set(real["object_attributes"]) <= set(emitted["object_attributes"])
