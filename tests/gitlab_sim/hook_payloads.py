@@ -28,10 +28,12 @@ def user_attrs(user: User) -> dict:
     }
 
 
-def project_attrs(sim: GitLabSim, project: Project) -> dict:
+def project_attrs(sim: GitLabSim, project: Project, backward: bool = True) -> dict:
+    """Project#hook_attrs; `backward=False` (Pipeline Hooks) leaves out homepage, url, ssh_url
+    and http_url."""
     web = f"{sim.url}/{project.path_with_namespace}"
     ssh = f"git@{sim.host}:{project.path_with_namespace}.git"
-    return {
+    attrs = {
         "id": project.id,
         "name": project.name,
         "description": project.description,
@@ -44,11 +46,10 @@ def project_attrs(sim: GitLabSim, project: Project) -> dict:
         "path_with_namespace": project.path_with_namespace,
         "default_branch": project.default_branch,
         "ci_config_path": project.ci_config_path,
-        "homepage": web,
-        "url": ssh,
-        "ssh_url": ssh,
-        "http_url": f"{web}.git",
     }
+    if backward:
+        attrs.update(homepage=web, url=ssh, ssh_url=ssh, http_url=f"{web}.git")
+    return attrs
 
 
 def repository_attrs(sim: GitLabSim, project: Project) -> dict:

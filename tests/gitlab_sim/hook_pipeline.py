@@ -1,4 +1,6 @@
-"""Pipeline Hook bodies."""
+"""Pipeline Hook bodies, as Gitlab::DataBuilder::Pipeline (lib/gitlab/data_builder/pipeline.rb)
+builds them: the project without the backward-compatible URL keys, the MR block only for merge
+request pipelines and without assignees, labels or author."""
 
 from __future__ import annotations
 
@@ -78,12 +80,13 @@ def pipeline_payload(
             "finished_at": hts(pipeline.finished_at),
             "duration": duration,
             "queued_duration": None,
+            "protected_ref": bool(project.protection_for(pipeline.ref)) and not pipeline.tag,
             "variables": [],
             "url": f"{sim.url}/{project.path_with_namespace}/-/pipelines/{pipeline.id}",
         },
         "merge_request": mr_data,
         "user": user_data,
-        "project": project_attrs(sim, project),
+        "project": project_attrs(sim, project, backward=False),
         "commit": last_commit_attrs(sim, project, pipeline.sha),
         "builds": builds,
     }
