@@ -20,7 +20,7 @@ stores them elsewhere, and errors raised to callers (``CredentialError``) never 
 GitLab response body.
 """
 
-from jobs.credentials.common import CredentialError, gitlab_expiry_date
+from jobs.credentials.common import CredentialError, bot_client, gitlab_expiry_date
 from jobs.credentials.job_credential import authenticate, issue_job_credential
 from jobs.credentials.minting import (
     gitlab_client_for,
@@ -35,6 +35,7 @@ from jobs.credentials.token_users import minted_users_in
 __all__ = [
     "CredentialError",
     "authenticate",
+    "bot_client",
     "clone_done",
     "gitlab_client_for",
     "gitlab_expiry_date",
