@@ -217,7 +217,7 @@ def _run(found: Tool, ctx: ToolContext, arguments: dict[str, Any]) -> Any:
     except errors.ToolError:
         raise
     except Exception as exc:
-        failure = errors.from_gitlab(exc)
+        failure = errors.from_gitlab(exc, found.name)
         if failure.reason.startswith("unexpected"):
             logger.exception("tool %s failed unexpectedly", found.name)
         raise failure from None

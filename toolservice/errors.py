@@ -2,7 +2,8 @@
 
 An agent only ever sees a category and a message Mate wrote itself: never a stack trace, a
 token, an internal URL or a GitLab response body. ``from_gitlab`` maps python-gitlab and
-transport exceptions onto the categories by status code alone.
+transport exceptions onto the categories by status code alone, read per tool where GitLab's
+codes mean something else for one endpoint (``TOOL_STATUSES``).
 """
 
 from __future__ import annotations
@@ -107,11 +108,54 @@ def _category_for_status(status: int | None) -> str:
     return UPSTREAM
 
 
-def from_gitlab(exc: BaseException) -> ToolError:
-    """Translate an exception raised while talking to GitLab; the body is dropped."""
+# What a status means for one tool where it differs from the default reading, with the
+# message the agent gets. PUT /projects/:id/merge_requests/:iid/merge (lib/api/merge_requests.rb)
+# answers 401 when the (valid) caller may not merge into the target branch, 405 when the MR is
+# not mergeable now, 422 (406 on older GitLab) when the merge itself fails and 409 when ``sha``
+# is no longer the head. The tool promises ``conflict`` for every refusal (its description).
+TOOL_STATUSES: dict[str, dict[int, tuple[str, str]]] = {
+    "merge_merge_request": {
+        401: (
+            CONFLICT,
+            "GitLab does not allow the job to merge this merge request: its target branch "
+            "allows only other roles or users to merge; a human has to merge it",
+        ),
+        405: (
+            CONFLICT,
+            "GitLab cannot merge this merge request now: it is a draft, closed, has conflicts, "
+            "or waits for a pipeline, approvals or resolved threads; see detailed_merge_status "
+            "in get_merge_request",
+        ),
+        406: (
+            CONFLICT,
+            "GitLab could not merge the branch (conflicts or a failed merge); rebase or "
+            "resolve the conflicts, then retry",
+        ),
+        409: (
+            CONFLICT,
+            "the merge request's head is no longer the given sha (SHA mismatch); read it "
+            "again with get_merge_request and retry",
+        ),
+        422: (
+            CONFLICT,
+            "GitLab could not merge the branch (conflicts or a failed merge); rebase or "
+            "resolve the conflicts, then retry",
+        ),
+    },
+}
+
+
+def from_gitlab(exc: BaseException, tool: str | None = None) -> ToolError:
+    """Translate an exception raised while talking to GitLab; the body is dropped.
+
+    ``tool`` names the tool being run: its entries in TOOL_STATUSES win over the default
+    category of a status code."""
     if isinstance(exc, gitlab.exceptions.GitlabError):
-        category = _category_for_status(exc.response_code)
-        return ToolError(category, reason=f"gitlab status {exc.response_code}")
+        reason = f"gitlab status {exc.response_code}"
+        override = TOOL_STATUSES.get(tool or "", {}).get(exc.response_code or 0)
+        if override is not None:
+            return ToolError(override[0], override[1], reason=reason)
+        return ToolError(_category_for_status(exc.response_code), reason=reason)
     if isinstance(exc, CredentialError):
         return ToolError(UPSTREAM, reason="the job's GitLab credentials are unavailable")
     if isinstance(exc, requests.RequestException | OSError):

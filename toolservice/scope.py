@@ -1,8 +1,9 @@
 """Scope rules of the tool service (SPEC §7.3; THREATS T9, T13, T28).
 
 - Everything acts on the job's project; resources default to the job's own object.
-- Branch writes refuse the default branch and protected branches (asked of GitLab each time);
-  ``push_mr_branch`` writes only the job's MR source branch.
+- Branch writes refuse the default branch and protected branches (asked of GitLab each time,
+  with the bot's token server-side where GitLab before 15.11 refuses the job's Developer key;
+  refused when no answer comes); ``push_mr_branch`` writes only the job's MR source branch.
 - Commits and merges touching CI configuration need ``touch_ci``; ``ci_config_files`` is the
   one reading of the project's CI config path.
 - Outbound text (notes, commits, MR fields) must not carry the tenant's secrets or anything
@@ -17,11 +18,15 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import functools
 import posixpath
 import re
 from collections.abc import Iterator
 from typing import Any
 
+import gitlab
+
+from jobs import credentials
 from jobs.models import JobToken
 from mate.redaction import TOKEN_PATTERNS, contains_secret
 from tenants.models import Bot
@@ -68,16 +73,42 @@ def default_branch(ctx: ToolContext) -> str | None:
     return ctx.project_info.get("default_branch")
 
 
+def _rule_names(project) -> list[str]:
+    return [rule.name for rule in project.protectedbranches.list(get_all=True)]
+
+
+def _rules_as_bot(ctx: ToolContext) -> list[str]:
+    """The rules read with the bot's token, server-side: GitLab before 15.11 lets only
+    Maintainers read them, and a pushing job's key is a Developer. A read of the job's own
+    project only; the token never leaves this process."""
+    gl = credentials.bot_client(ctx.job)
+    gl.http_request = functools.partial(gl.http_request, obey_rate_limit=False)  # type: ignore[method-assign]
+    return _rule_names(gl.projects.get(ctx.job.project_id, lazy=True))
+
+
 def _protected_patterns(ctx: ToolContext) -> list[str]:
+    """The project's protected branch names and wildcards; refused when none can be read."""
     try:
-        rules = ctx.project.protectedbranches.list(get_all=True)
+        return _rule_names(ctx.project)
+    except Exception as exc:
+        failure = errors.from_gitlab(exc).reason
+        if not (isinstance(exc, gitlab.GitlabError) and exc.response_code == 403):
+            raise _unconfirmed(failure) from None
+        if ctx.job.uses_bot_pat:  # already the bot's answer
+            raise _unconfirmed(failure) from None
+    try:
+        return _rules_as_bot(ctx)
     except Exception as exc:  # fail closed: no answer means no write
-        raise errors.denied(
-            errors.PERMISSION,
-            "could not confirm the branch is unprotected; branch writes are refused",
-            f"protected branch look-up failed: {errors.from_gitlab(exc).reason}",
-        )
-    return [rule.name for rule in rules]
+        reason = f"{failure} with the job's key, {errors.from_gitlab(exc).reason} as the bot"
+        raise _unconfirmed(reason) from None
+
+
+def _unconfirmed(reason: str) -> errors.ToolError:
+    return errors.denied(
+        errors.PERMISSION,
+        "could not confirm the branch is unprotected; branch writes are refused",
+        f"protected branch look-up failed: {reason}",
+    )
 
 
 def is_protected(ctx: ToolContext, branch: str) -> bool:

@@ -11,12 +11,16 @@ Three credentials exist per job:
 * the **clone token** (``minting``): ``read_repository`` only, revoked when the container reports
   the clone done and at the latest 10 minutes after it was minted (``revocation``).
 
+Both GitLab tokens are minted with ``expires_at`` the day after tomorrow, UTC
+(``gitlab_expiry_date``): GitLab kills a token at 00:00 UTC of that date, so "tomorrow" would
+kill a key minted at 23:55 five minutes later. Their short lives are Mate's own revocations.
+
 Plaintext GitLab tokens live only encrypted in ``JobToken.value``; nothing here logs, raises or
 stores them elsewhere, and errors raised to callers (``CredentialError``) never carry a token or a
 GitLab response body.
 """
 
-from jobs.credentials.common import CredentialError
+from jobs.credentials.common import CredentialError, bot_client, gitlab_expiry_date
 from jobs.credentials.job_credential import authenticate, issue_job_credential
 from jobs.credentials.minting import (
     gitlab_client_for,
@@ -31,8 +35,10 @@ from jobs.credentials.token_users import minted_users_in
 __all__ = [
     "CredentialError",
     "authenticate",
+    "bot_client",
     "clone_done",
     "gitlab_client_for",
+    "gitlab_expiry_date",
     "issue_job_credential",
     "mint_clone_token",
     "mint_gitlab_key",

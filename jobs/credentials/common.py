@@ -4,11 +4,12 @@ that turns every failure into a bare status code so no response body or token tr
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TypeVar
 
 import gitlab
 import requests
+from django.utils import timezone
 from gitlab.v4.objects import ProjectAccessTokenManager
 
 from jobs.models import Job
@@ -20,8 +21,19 @@ CLONE_MAX_AGE = timedelta(minutes=10)
 KEY_REFRESH_AGE = timedelta(minutes=50)
 KEY_MAX_AGE = timedelta(minutes=60)
 NO_ANSWER = 0  # the status reported when GitLab could not be reached
+# GitLab's expires_at is a date and a token dies at 00:00 UTC of it (Expirable: expires_at <=
+# now). Two days ahead, a token minted at 23:59:59 UTC still has 24 hours; Mate's own
+# revocation (job end, KEY_MAX_AGE, CLONE_MAX_AGE) is what keeps it short-lived.
+EXPIRY_DAYS_AHEAD = 2
 
 T = TypeVar("T")
+
+
+def gitlab_expiry_date(now: datetime | None = None) -> date:
+    """The ``expires_at`` of every token Mate mints at GitLab: the day after tomorrow, UTC
+    (SPEC §6.2). The one place this rule lives."""
+    moment = (now or timezone.now()).astimezone(UTC)
+    return moment.date() + timedelta(days=EXPIRY_DAYS_AHEAD)
 
 
 class CredentialError(Exception):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import timedelta
 
 import gitlab
 from django.utils import timezone
@@ -19,6 +18,7 @@ from jobs.credentials.common import (
     access_tokens,
     bot_client,
     gitlab_call,
+    gitlab_expiry_date,
     gitlab_for,
 )
 from jobs.credentials.revocation import revoke_tokens
@@ -65,12 +65,11 @@ def _mint(job: Job, kind: str, scopes: list[str], level: int) -> tuple[JobToken 
     """Create one project access token and store it encrypted; (row, None) or (None, status)."""
     gl = bot_client(job)
     manager = access_tokens(gl, job)
-    tomorrow = (timezone.now() + timedelta(days=1)).date()
     data = {
         "name": _token_name(job, kind),
         "scopes": scopes,
         "access_level": level,
-        "expires_at": tomorrow.isoformat(),
+        "expires_at": gitlab_expiry_date().isoformat(),
         "description": f"Mate job {job.uid}; revoked by Mate when the job ends",
     }
     created, status = gitlab_call(lambda: manager.create(data))

@@ -185,7 +185,7 @@ def protected_entity(rule) -> dict:
 
 def _protected_project(ctx: Ctx):
     project = ctx.project()
-    if ctx.state.access_level(ctx.user, project) < DEVELOPER:
+    if not ctx.state.can_read_protected_branches(ctx.user, project):
         raise errors.forbidden()
     return project
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from . import commits
 from .gitrepo import GitError
 from .models import (
+    DEVELOPER,
     MAINTAINER,
     Issue,
     MergeRequest,
@@ -101,6 +102,15 @@ class SeedingMixin:
     def travel(self, days: float = 0, **kwargs) -> None:
         """Move the simulator's clock forward (token expiry, timestamps)."""
         self.state.clock_offset += dt.timedelta(days=days, **kwargs)
+
+    def set_clock(self, when: dt.datetime) -> None:
+        """Set the simulator's clock to ``when`` (aware); it runs on from there. Over HTTP:
+        ``PUT /-/sim/clock`` with ``{"now": "<ISO 8601>"}`` (``tests.gitlab_sim.control``)."""
+        self.state.set_now(when)
+
+    def protected_branches_for_maintainers(self, on: bool = True) -> None:
+        """Answer the protected branches API as GitLab before 15.11 did: 403 below Maintainer."""
+        self.state.protected_branches_read_level = MAINTAINER if on else DEVELOPER
 
     # -- projects -------------------------------------------------------------------------
     def add_project(

@@ -18,6 +18,7 @@ from . import (  # noqa: F401
     api_projects,
     api_repository,
     api_users,
+    control,
     errors,
     git_http,
 )
@@ -67,6 +68,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self.read_body()
         if raw_path == "/api/v4" or raw_path.startswith("/api/v4/"):
             response = self.api(sim, raw_path, query, headers, body)
+        elif raw_path.startswith(control.PREFIX):
+            response = control.handle(sim, self.command, raw_path, body)
         elif match := GIT_PATH.match(raw_path):
             try:
                 response = git_http.handle(

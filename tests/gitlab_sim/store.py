@@ -36,13 +36,25 @@ class State:
         self.jobs: dict[int, Job] = {}
         self.namespaces: dict[str, int] = {}
         self.clock_offset = dt.timedelta()
+        # Before GitLab 15.11 the protected branches API needed admin_project (Maintainer);
+        # since then Developers may read it (lib/api/protected_branches.rb, read_protected_branch).
+        self.protected_branches_read_level = DEVELOPER
 
     # -- clock & ids ----------------------------------------------------------------------
     def now(self) -> dt.datetime:
+        """The simulator's time: the process clock (which ``time_machine`` moves too) plus
+        ``clock_offset``. Token expiry, ``created_at`` and every other timestamp read it."""
         return dt.datetime.now(dt.UTC) + self.clock_offset
 
     def today(self) -> dt.date:
+        """The UTC date GitLab compares ``expires_at`` with."""
         return self.now().date()
+
+    def set_now(self, when: dt.datetime) -> None:
+        """Make ``now()`` read ``when`` (an aware datetime) at this instant; time flows on."""
+        if when.tzinfo is None:
+            raise ValueError("the simulator's clock takes an aware datetime (UTC)")
+        self.clock_offset = when - dt.datetime.now(dt.UTC)
 
     def next_id(self, kind: str) -> int:
         return next(self._counters[kind])
@@ -162,6 +174,11 @@ class State:
             return True
         involved = user.id == mr.author_id or user.id in mr.assignee_ids
         return involved and self.can_read_code(user, project)
+
+    def can_read_protected_branches(self, user: User | None, project: Project) -> bool:
+        """GET /projects/:id/protected_branches: Developer since GitLab 15.11, Maintainer before
+        (``protected_branches_read_level``)."""
+        return self.access_level(user, project) >= self.protected_branches_read_level
 
     def can_manage_tokens(self, user: User | None, project: Project) -> bool:
         return self.access_level(user, project) >= MAINTAINER

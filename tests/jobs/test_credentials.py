@@ -6,10 +6,11 @@ import hashlib
 import logging
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import requests
+import time_machine
 from django.db import connection
 from django.utils import timezone
 
@@ -265,16 +266,51 @@ def test_gitlab_key_is_minted_with_the_scopes_of_the_authorities(gl, authorities
     assert post.token == gl.pat
     assert post.path == f"/api/v4/projects/{gl.project.id}/access_tokens"
     assert post.body["name"] == f"mate-job-{job.uid.hex[:8]}"
-    tomorrow = (timezone.now() + timedelta(days=1)).date()
-    assert post.body["expires_at"] == tomorrow.isoformat()
+    after_tomorrow = timezone.now().astimezone(UTC).date() + timedelta(days=2)
+    assert post.body["expires_at"] == after_tomorrow.isoformat()
     record = gl.sim.token_record(value_of(key))
     assert sorted(record.scopes) == sorted(scopes)
     assert record.access_level == level
     assert record.project_id == gl.project.id
-    assert record.expires_at == tomorrow
+    assert record.expires_at == after_tomorrow
     assert key.gitlab_token_id == record.id
     assert (key.scopes, key.access_level) == (scopes, level)
     assert not job.uses_bot_pat
+
+
+@pytest.mark.parametrize(
+    ("now", "expires"),
+    [
+        (datetime(2030, 3, 9, 0, 0, tzinfo=UTC), date(2030, 3, 11)),
+        (datetime(2030, 3, 9, 23, 59, 59, tzinfo=UTC), date(2030, 3, 11)),
+        (datetime(2030, 12, 31, 23, 30, tzinfo=UTC), date(2031, 1, 2)),
+        # 01:30 in UTC+2 is still the 9th's 23:30 at UTC: the UTC date counts
+        (datetime.fromisoformat("2030-03-10T01:30:00+02:00"), date(2030, 3, 11)),
+    ],
+)
+def test_gitlab_expiry_is_the_day_after_tomorrow_utc(now, expires):
+    assert credentials.gitlab_expiry_date(now) == expires
+
+
+def test_every_token_minted_at_23_59_utc_lives_past_midnight(gl):
+    """The per-job key and the clone token share the one expiry rule; both still work a minute
+    after midnight UTC (GitLab's expiry is 00:00 UTC of expires_at)."""
+    day = timezone.now().astimezone(UTC).date() + timedelta(days=1)
+    with time_machine.travel(datetime.combine(day, time(23, 59, 30), UTC), tick=True) as clock:
+        job = gl.job(["read", "comment"])
+        key = credentials.mint_gitlab_key(job)
+        clone = credentials.mint_clone_token(job)
+        clock.move_to(datetime.combine(day + timedelta(days=1), time(0, 1), UTC))
+        assert {post.body["expires_at"] for post in gl.mints()} == {
+            (day + timedelta(days=2)).isoformat()
+        }
+        assert gl.info_refs(clone) == 200
+        answer = requests.get(
+            f"{gl.sim.api_url}/projects/{gl.project.id}",
+            headers={"PRIVATE-TOKEN": value_of(key)},
+            timeout=10,
+        )
+        assert answer.status_code == 200
 
 
 def test_minting_twice_while_fresh_keeps_one_key(gl):

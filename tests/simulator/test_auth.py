@@ -84,6 +84,48 @@ def test_token_expires_at_midnight_of_its_date(world):
     assert response.json()["error_description"].startswith("Token is expired")
 
 
+def _at(day: dt.date, hour: int, minute: int, second: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute, second), dt.UTC)
+
+
+def test_token_works_until_the_last_second_before_its_expiry_date(world):
+    """GitLab: ``expires_at`` is a date and the token is expired once it is <= the current time
+    (app/models/concerns/expirable.rb, scope ``expired``: ``expires_at <= Time.current``; the
+    date compares as its 00:00 UTC), for the API guard and for git over HTTP alike."""
+    day = utc_today() + dt.timedelta(days=3)
+    token = world.sim.add_pat(world.users["bot"], ["api", "read_repository"], day)
+    info_refs = f"{world.sim.url}/{world.project.path_with_namespace}.git/info/refs"
+
+    def clone_status() -> int:
+        params = {"service": "git-upload-pack"}
+        return requests.get(info_refs, params=params, auth=("x", token), timeout=10).status_code
+
+    world.sim.set_clock(_at(day - dt.timedelta(days=1), 23, 59, 59))
+    assert get(world, "/user", token).status_code == 200
+    assert clone_status() == 200
+    world.sim.set_clock(_at(day, 0, 0))
+    response = get(world, "/user", token)
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_token"
+    assert response.json()["error_description"].startswith("Token is expired")
+    assert clone_status() == 401
+
+
+def test_the_clock_can_be_set_over_http(world):
+    """``/-/sim/clock`` is the simulator's own control, for a simulator in another process."""
+    url = f"{world.sim.url}/-/sim/clock"
+    wanted = "2031-05-06T23:55:00+00:00"
+    answer = requests.put(url, json={"now": wanted}, timeout=10)
+    assert answer.status_code == 200
+    now = dt.datetime.fromisoformat(requests.get(url, timeout=10).json()["now"])
+    expected = dt.datetime.fromisoformat(wanted)
+    assert expected <= now < expected + dt.timedelta(seconds=30)
+    assert world.sim.state.today() == dt.date(2031, 5, 6)
+    naive = requests.put(url, json={"now": "2031-05-06T23:55:00"}, timeout=10)
+    assert naive.status_code == 400 and "UTC offset" in naive.json()["message"]
+    assert requests.put(url, json={}, timeout=10).status_code == 400
+
+
 def test_read_api_allows_get_only(world):
     token = world.sim.add_pat(world.users["maintainer"], ["read_api"])
     pid = world.project.id

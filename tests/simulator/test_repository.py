@@ -132,6 +132,23 @@ def test_protected_branches(world):
     )
 
 
+def test_protected_branches_for_maintainers_only_before_15_11(world):
+    """GitLab before 15.11 guarded the whole protected branches API with
+    ``authorize_admin_project`` (lib/api/protected_branches.rb then: ``before {
+    authorize_admin_project }``), so a Developer got 403; 15.11 lets Developers read it
+    (``read_protected_branch``). The switch gives the old rule."""
+    path = f"/projects/{world.project.id}/protected_branches"
+    assert api(world, "GET", path, "developer").status_code == 200
+    assert api(world, "GET", f"{path}/main", "developer").status_code == 200
+    world.sim.protected_branches_for_maintainers()
+    forbidden = api(world, "GET", path, "developer")
+    assert (forbidden.status_code, forbidden.json()) == (403, {"message": "403 Forbidden"})
+    assert api(world, "GET", f"{path}/main", "developer").status_code == 403
+    assert api(world, "GET", path, "maintainer").status_code == 200
+    world.sim.protected_branches_for_maintainers(False)
+    assert api(world, "GET", path, "developer").status_code == 200
+
+
 def commit_payload(**extra):
     payload = {
         "branch": "feature",

@@ -201,7 +201,8 @@ MERGE_OPTIONS = (
     authority="merge",
     description="Merge the job's own merge request or one it opened. One that changes CI "
     "configuration needs touch_ci. GitLab's approval rules and pipeline requirements still "
-    "apply; a refused merge answers with category conflict.",
+    "apply; a merge GitLab refuses answers with category conflict and says why (not allowed "
+    "to merge, not mergeable now, SHA mismatch, merge failed).",
     schema=MERGE_SCHEMA,
     read_only=False,
 )
