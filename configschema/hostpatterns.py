@@ -96,7 +96,7 @@ def _refuse_url_parts(text: str) -> None:
         )
     if "@" in text:
         raise PatternError(f"{text!r} has user information; write {text.rsplit('@', 1)[-1]}")
-    if _is_ip(text.removeprefix("[").removesuffix("]")) or _is_ip(_without_port(text)):
+    if _is_ip(_without_port(text)):  # also [::1], [::1]:443 and 10.0.0.1:80
         raise PatternError(
             f"{text!r} is an IP address; egress lists host names only (the proxy refuses "
             f"addresses), {EXAMPLE}"

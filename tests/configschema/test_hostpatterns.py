@@ -152,9 +152,9 @@ def labels(draw) -> str:
     """A valid LDH label that is not an xn-- label (1-63 characters)."""
     edge = st.sampled_from(_EDGE)
     first = draw(edge)
-    middle = draw(st.text(_INNER, max_size=20))
-    last = draw(edge) if draw(st.booleans()) else ""
-    label = first + middle + last
+    if draw(st.booleans()):
+        return first
+    label = first + draw(st.text(_INNER, max_size=20)) + draw(edge)
     if label[2:4] == "--":
         label = label[:2] + "x" + label[3:]
     return label
