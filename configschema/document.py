@@ -72,7 +72,7 @@ def validate_repo(
     if "policies" in found:
         key, node = found["policies"]
         sink.warning(key, "policies", POLICIES_IGNORED)
-        policies = read_policies(node, sink)
+        policies = read_policies(node, sink, "repo")
     specs, names = ({}, set())
     if "agents" in found:
         specs, names = read_agents(found["agents"][1], sink, "repo", onprem=False)

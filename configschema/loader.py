@@ -239,7 +239,9 @@ class _Builder:
         if anchor in self.open_anchors:
             self._refuse(at, f"the alias *{anchor} refers to a node that contains it")
         if anchor not in self.anchors:
-            self._refuse(at, f"the alias *{anchor} names no anchor defined before it")
+            # An unquoted host pattern (`- *.npmjs.org` in policies.egress) parses as an alias.
+            hint = f"; a host pattern must be quoted: '*{anchor}'" if anchor.startswith(".") else ""
+            self._refuse(at, f"the alias *{anchor} names no anchor defined before it{hint}")
         node, size = self.anchors[anchor]
         self._grow(size, line, column)
         self._attach(node)

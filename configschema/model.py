@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any, Literal
 
 from configschema.authorities import ordered
@@ -16,6 +17,7 @@ from configschema.durations import format_duration
 from configschema.problems import DOCUMENT_START, Pos
 
 Origin = Literal["tenant", "repo"]
+Announce = Literal["none", "reaction", "summary"]
 Layer = Literal["tenant", "repo"]
 
 # Agent fields that inheritance copies from the base when the child leaves them unset.
@@ -97,11 +99,19 @@ class ResolvedAgent:
 
 @dataclass(frozen=True)
 class Policies:
-    """Tenant policies (SPEC §4.9) with their defaults."""
+    """Tenant policies (SPEC §4.9) with their defaults.
+
+    Money is in US dollars. ``daily_budget`` None means no daily cap. ``egress`` holds
+    normalised host patterns (:mod:`configschema.hostpatterns`); empty means no egress.
+    """
 
     cooldown: timedelta = timedelta(0)
     concurrency: int = 2
     default_timeout: timedelta = timedelta(hours=1)
+    max_cost_per_job: Decimal = Decimal(5)
+    daily_budget: Decimal | None = None
+    egress: tuple[str, ...] = ()
+    announce: Announce = "summary"
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,11 @@ policies:
   cooldown: 1m
   concurrency: 2
   default_timeout: 30m
+  # Accepted but not enforced yet (the editor warns about each one written):
+  # max_cost_per_job: 5        # USD per job (default 5)
+  # daily_budget: 50           # USD per UTC day (default: no cap)
+  # egress: [pypi.org, "*.npmjs.org"]   # hosts jobs may reach; quote a leading *
+  # announce: summary          # none | reaction | summary
 """
 
 

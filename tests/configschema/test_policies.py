@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from configschema import Policies
+from configschema.policies import POLICY_KEYS
 
 from .helpers import errors, tenant_result
 
@@ -44,7 +45,7 @@ def test_values_written() -> None:
         (
             "{retries: 3}",
             "retries",
-            "unknown key retries; expected one of: cooldown, concurrency, default_timeout",
+            f"unknown key retries; expected one of: {', '.join(POLICY_KEYS)}",
         ),
     ],
 )

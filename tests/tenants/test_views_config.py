@@ -7,6 +7,7 @@ import json
 import pytest
 from django.urls import reverse
 
+import configschema
 from tenants.models import ConfigVersion, Role
 from tenants.services.configs import STARTER_TEMPLATE
 from tenants.views.config import MAX_VALIDATE_BODY
@@ -246,3 +247,44 @@ def test_first_version_diff_is_all_added_and_escaped(as_user, world):
     assert "First version" in html
     assert '<span class="add">+# &lt;b&gt;bold&lt;/b&gt; &amp; more</span>' in html
     assert "<b>bold</b>" not in html
+
+
+# -- policies accepted but not enforced yet (SPEC §4.9) --------------------------------------
+
+PENDING_POLICIES = STARTER_TEMPLATE.replace(
+    "  default_timeout: 30m\n",
+    "  default_timeout: 30m\n  egress: [pypi.org]\n  announce: summary\n",
+)
+
+
+def test_validate_reports_not_enforced_policies_as_warnings(as_user, configured):
+    data = validate(
+        as_user(configured.viewer), configured.tenant, json.dumps({"text": PENDING_POLICIES})
+    ).json()
+    assert data["ok"] is True
+    assert [(p["severity"], p["path"]) for p in data["problems"]] == [
+        ("warning", "policies.egress"),
+        ("warning", "policies.announce"),
+    ]
+    assert "jobs can still reach any host" in data["problems"][0]["message"]
+
+
+def test_a_config_with_warnings_saves(as_user, configured):
+    response = as_user(configured.operator).post(
+        url("config", configured.tenant), {"text": PENDING_POLICIES}
+    )
+    assert response.status_code == 302
+    assert configured.tenant.current_config().text == PENDING_POLICIES
+
+
+def test_the_starter_template_lists_the_new_policies_commented_out():
+    # Written out, each would warn on a tenant's first config; commented, they document.
+    for key in ("max_cost_per_job", "daily_budget", "egress", "announce"):
+        assert f"  # {key}: " in STARTER_TEMPLATE
+    result = configschema.validate_tenant(
+        STARTER_TEMPLATE.replace("  # max_cost", "  max_cost")
+        .replace("  # daily", "  daily")
+        .replace("  # egress", "  egress")
+        .replace("  # announce", "  announce")
+    )
+    assert result.ok and len(result.warnings) == 4
