@@ -89,6 +89,29 @@ class DeliveryEvent(models.Model):
         return f"{self.event or 'delivery'}: {self.resolution}"
 
 
+class EventIdentity(models.Model):
+    """An event's identity, claimed by the first delivery that routed it (SPEC §5.1).
+
+    ``key`` is a digest of the identity (``jobs.routing.identity``); the unique constraint makes
+    the claim safe under concurrent workers. Rows older than the window are stale: a claim
+    replaces one, and the retention purge deletes them."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(db_index=True)
+
+    objects = TenantOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "key"], name="one_claim_per_event_identity")
+        ]
+
+    def __str__(self) -> str:
+        return f"event {self.key[:12]} from delivery {self.delivery_id}"
+
+
 class JobStatus(models.TextChoices):
     PENDING = "PENDING"
     STARTING = "STARTING"

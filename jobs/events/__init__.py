@@ -18,6 +18,7 @@ from .actors import (
     is_gitlab_bot_username,
 )
 from .detect import derive_events
+from .gitlab_test import GITLAB_TEST_DELIVERY
 from .mentions import mentioned_usernames, visible_text
 from .model import (
     EVENT_NAMES,
@@ -35,6 +36,7 @@ __all__ = [
     "EVENT_NAMES",
     "FORK_REASON",
     "GITLAB_BOT_CAUSED",
+    "GITLAB_TEST_DELIVERY",
     "MATE_CAUSED",
     "MATE_MR_REASON",
     "PIPELINE_MATE_REASON",

@@ -6,8 +6,10 @@ from collections.abc import Callable, Iterable, Sequence
 
 from .actors import actor_of
 from .assignments import issue_hook, merge_request_hook
+from .gitlab_test import GITLAB_TEST_DELIVERY, is_gitlab_test
 from .model import ISSUE_HOOKS, MERGE_REQUEST_HOOK, NOTE_HOOKS, PIPELINE_HOOK, BotRef, Derivation
 from .notes import note_hook
+from .occurrence import stamped
 from .outcome import NO_BOT, ignored, malformed, printable
 from .payload import JsonObject, as_object
 from .pipelines import pipeline_hook
@@ -34,7 +36,8 @@ def derive_events(
     shape is accepted), `bots` the tenant's registered bots in registration order and
     `default_bot` the default bot's username, `minted_user_ids` the GitLab user ids of the
     tokens Mate minted for the tenant (at least those among `actors.involved_user_ids`). An
-    event Mate caused (SPEC §5.2) is ignored, except a failed pipeline. The acting bot of every
+    event Mate caused (SPEC §5.2) is ignored, except a failed pipeline, and so is a delivery
+    GitLab's Test button built (`gitlab_test`). The acting bot of every
     event is a registered bot. Events that would start the same job (same `dedupe_key()`) are
     returned once.
     """
@@ -50,4 +53,6 @@ def derive_events(
         caused = roster.caused_by(*actor_of(root, hook_type in NOTE_HOOKS))
         if caused is not None:
             return ignored(caused)
-    return _HANDLERS[hook_type](root, roster)
+    if is_gitlab_test(hook_type, root):
+        return ignored(GITLAB_TEST_DELIVERY)
+    return stamped(_HANDLERS[hook_type](root, roster), hook_type, root)

@@ -49,7 +49,10 @@ class Event:
     `assignees`). `author` is the issue/MR author, or the comment author for comment_mention.
     `config_ref` is the branch (or ref) of the event's project where `.mate.yml` is read, or
     None when it is unknown (an empty project has no default branch); `config_ref_reason`
-    says why that ref was chosen.
+    says why that ref was chosen. `action` and `updated_at` say which change of the object
+    this is (SPEC §5.1 event identity): the payload's `object_attributes.action` and
+    `updated_at` (the note's own for comment_mention); for a pipeline its `status` and
+    `finished_at` (pipeline payloads carry no `updated_at`); None when the payload lacks them.
     """
 
     event: EventName
@@ -78,6 +81,8 @@ class Event:
     note_body: str | None = None
     title: str | None = None
     url: str | None = None
+    action: str | None = None
+    updated_at: str | None = None
 
     def dedupe_key(self) -> str:
         """A stable key for this event within its delivery: event, bot, object and label.

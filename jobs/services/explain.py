@@ -4,9 +4,10 @@ The same code as live routing: ``jobs.events.derive_events`` with the tenant's b
 tenant's current configuration, ``jobs.routing.consider`` (the event cap, no GitLab read for an
 event no tenant trigger could match, ``.mate.yml`` fetched fresh once per ref with the acting
 bot's token, ``decide``), then the refusals that depend only on the tenant
-(model catalogue, suspension). The gates that depend on the moment (loop breaker, cooldown,
-queue) are not re-run; what they said at the time is in the recorded outcome shown alongside.
-Nothing is written.
+(model catalogue, suspension), and the event-identity check, read-only: an event another
+delivery routed within the window shows as its duplicate. The gates that depend on the moment
+(loop breaker, cooldown, queue) are not re-run; what they said at the time is in the recorded
+outcome shown alongside. Nothing is written.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from jobs.credentials import minted_users_in
 from jobs.events import SUPPORTED_HOOKS, BotRef, Event, derive_events
 from jobs.models import Delivery, DeliveryEvent
+from jobs.routing import identity
 from jobs.routing.catalogue import model_refusal
 from jobs.routing.consider import DeliveryReads, capped, consider, over_cap_reason
 from tenants.models import Bot, Tenant
@@ -95,7 +97,12 @@ def explain_delivery(delivery: Delivery) -> Explanation:
     reads = DeliveryReads(tenant)
     rows = []
     for event in events:
-        row = _explain_event(tenant, delivery, event, bots, result, reads)
+        duplicate = identity.duplicate_of(tenant, delivery, event)
+        if duplicate:  # another delivery holds this event's claim (never this one)
+            row = ExplainedEvent(event.event, event.bot, event.config_ref, event.config_ref_reason)
+            row = _refuse(row, "ignored", duplicate)
+        else:
+            row = _explain_event(tenant, delivery, event, bots, result, reads)
         row.recorded = next(
             (r for r in recorded if r.event == event.event and r.bot == event.bot), None
         )

@@ -1,5 +1,6 @@
 """The daily retention purge (SPEC §9): jobs, their events, tool calls and tokens, delivery
-outcomes and deliveries older than ``MATE_RETENTION_DAYS``.
+outcomes and deliveries older than ``MATE_RETENTION_DAYS``, and the event-identity claims past
+their ten-minute window (SPEC §5.1).
 
 Deletes go in bounded batches: each batch selects at most ``batch_size`` primary keys in key
 order and deletes that key range (re-checking the age condition), in its own transaction, so
@@ -189,6 +190,13 @@ def _purge_delivery_events(cutoff: datetime, batch_size: int, tally: _Tally) -> 
     )
 
 
+def _purge_event_identities(now: datetime, batch_size: int, tally: _Tally) -> None:
+    """Event-identity claims (SPEC §5.1) count for minutes, not days: those past the window."""
+    from jobs.routing import identity
+
+    delete_in_batches(identity.stale(now).only("pk"), batch_size, tally, "event_identities")
+
+
 def _purge_deliveries(cutoff: datetime, batch_size: int, tally: _Tally) -> None:
     delete_in_batches(
         Delivery.objects.filter(received_at__lt=cutoff).only("pk"), batch_size, tally, "deliveries"
@@ -211,11 +219,21 @@ def purge_old_data(
         raise ValueError("days and batch_size must be at least 1")
     if not 0 < duty_cycle <= 1:
         raise ValueError("duty_cycle must be more than 0 and at most 1")
-    cutoff = (now or timezone.now()) - timedelta(days=days)
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=days)
     started = _clock()
     tally = _Tally(
         counts=dict.fromkeys(
-            ["jobs", "job_events", "tool_calls", "job_tokens", "delivery_events", "deliveries"], 0
+            [
+                "jobs",
+                "job_events",
+                "tool_calls",
+                "job_tokens",
+                "delivery_events",
+                "event_identities",
+                "deliveries",
+            ],
+            0,
         ),
         pacer=_Pacer(duty_cycle),
     )
@@ -223,6 +241,7 @@ def purge_old_data(
     # to NULL on rows that would be deleted next anyway.
     _purge_delivery_events(cutoff, batch_size, tally)
     _purge_jobs(cutoff, batch_size, tally)
+    _purge_event_identities(now, batch_size, tally)  # before deliveries: no hidden cascade
     _purge_deliveries(cutoff, batch_size, tally)
     result = {**tally.counts, "batches": tally.batches}
     log.info(

@@ -17,7 +17,7 @@ from jobs import timeline
 from jobs.credentials import minted_users_in
 from jobs.events import BotRef, Event, derive_events
 from jobs.models import Delivery, DeliveryEvent, Job, JobEvent, JobStatus, Resolution
-from jobs.routing import gates
+from jobs.routing import gates, identity
 from jobs.routing.catalogue import model_refusal
 from jobs.routing.consider import DeliveryReads, capped, consider, over_cap_reason
 from jobs.routing.decide import Decision, agent_snapshot
@@ -67,13 +67,20 @@ def _route_all(
     routed, left_out = capped(events)
     reads = DeliveryReads(tenant)
     outcomes: list[tuple[Event | None, Outcome]] = [
-        (ev, _route_safely(tenant, delivery, ev, bots, reads)) for ev in routed
+        (ev, _duplicate(tenant, delivery, ev) or _route_safely(tenant, delivery, ev, bots, reads))
+        for ev in routed
     ]
     if left_out:
         outcomes.append(
             (None, Outcome(Resolution.IGNORED, over_cap_reason(left_out), {"left_out": left_out}))
         )
     return outcomes
+
+
+def _duplicate(tenant: Tenant, delivery: Delivery, event: Event) -> Outcome | None:
+    """``ignored`` when another delivery already routed this event (SPEC §5.1, identity)."""
+    reason = identity.claim(tenant, delivery, event)
+    return Outcome(Resolution.IGNORED, reason) if reason else None
 
 
 def _route_safely(

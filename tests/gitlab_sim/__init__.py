@@ -16,6 +16,10 @@ Seeding helpers (``add_*``, ``commit_files``, ``create_branch``...) change state
 event helpers (``open_*``, ``assign_*``, ``add_labels``, ``post_note``, ``fail_pipeline``...)
 change state and send webhooks synchronously, returning the deliveries. Changes made through
 the REST API send their webhooks in the background (``wait_for_deliveries()``), as GitLab does.
+Hooks: ``add_hook`` (project) and ``add_group_hook`` (a group: its projects and subgroups,
+each hook with its own headers), ``redeliver`` ("Resend request"), the Test endpoint
+(``POST /projects/:id/hooks/:hook_id/test/:trigger``, hook_test_data.py), and
+``dispatcher.gitlab_version`` (below "17.4": no Idempotency-Key).
 Run alone with a demo world: ``python -m tests.gitlab_sim --port 8929``.
 """
 

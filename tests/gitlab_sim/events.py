@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from . import hook_payloads as payloads
+from .group_hooks import find_hook, hooks_for
 from .hook_pipeline import pipeline_payload
 from .models import Issue, MergeRequest, Pipeline, Project, User
 from .operations import Snapshot, add_note, update_issuable
@@ -31,11 +32,13 @@ class EventsMixin:
 
     # -- building and sending -------------------------------------------------------------
     def build_deliveries(self, project: Project, kind: str, payload: dict) -> list[Delivery]:
+        """One delivery per project hook and group hook (the project's group and its
+        ancestors) that takes ``kind``, each with its own headers: X-Gitlab-Event-UUID is
+        RecursionDetection::UUID#uuid_for_hook, new for each hook."""
         flag, event = HOOK_EVENTS[kind]
-        event_uuid = str(uuid.uuid4())
         return [
-            self.dispatcher.build(h, event, payload, event_uuid)
-            for h in project.hooks
+            self.dispatcher.build(h, event, payload, str(uuid.uuid4()))
+            for h in hooks_for(self.state, project)
             if flag in h.events
         ]
 
@@ -79,9 +82,7 @@ class EventsMixin:
     def redeliver(self, delivery: Delivery) -> Delivery:
         """Send a delivery again, byte for byte, with the same Idempotency-Key."""
         with self.state.lock:
-            hook = next(
-                h for p in self.state.projects.values() for h in p.hooks if h.id == delivery.hook_id
-            )
+            hook = find_hook(self.state, delivery.hook_id)
         return self.dispatcher.resend(hook, delivery)
 
     # -- issues ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from . import (  # noqa: F401
     api_approvals,
+    api_hooks,
     api_issues,
     api_mrs,
     api_pipelines,

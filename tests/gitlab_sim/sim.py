@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, unquote
 
 from .events import EventsMixin
 from .gitrepo import Identity, Repo
+from .group_hooks import GroupHooksMixin
 from .models import MergeRequest, Pipeline, Project, User
 from .seeding import SeedingMixin
 from .seeding_ci import CISeedingMixin
@@ -81,7 +82,7 @@ class RequestRecord:
     body: dict | None = None
 
 
-class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin):
+class GitLabSim(SeedingMixin, CISeedingMixin, EventsMixin, GroupHooksMixin):
     """A GitLab stand-in on 127.0.0.1. Use as a context manager or start()/stop().
 
     ``host`` is the address to listen on and to name in every URL the simulator hands out

@@ -34,6 +34,7 @@ class State:
         self.projects: dict[int, Project] = {}
         self.pipelines: dict[int, Pipeline] = {}
         self.jobs: dict[int, Job] = {}
+        self.group_hooks: dict[str, list] = {}  # group full path -> GroupHook (group_hooks.py)
         self.namespaces: dict[str, int] = {}
         self.clock_offset = dt.timedelta()
         # Before GitLab 15.11 the protected branches API needed admin_project (Maintainer);

@@ -11,6 +11,7 @@ import http.client
 import ipaddress
 import json
 import queue
+import re
 import secrets
 import socket
 import threading
@@ -20,6 +21,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 GITLAB_VERSION = "18.2.1"
+# WebHookService has sent `Idempotency-Key` since GitLab 17.4 (gitlab-org/gitlab!160952);
+# before that a receiver had only X-Gitlab-Event-UUID, which is new for every resend.
+IDEMPOTENCY_KEY_SINCE = (17, 4)
 TIMEOUT_SECONDS = 10  # Gitlab.config.gitlab.webhook_timeout
 
 HOOK_EVENTS = {
@@ -89,7 +93,7 @@ class Delivery:
     payload: dict
     body: bytes
     headers: dict[str, str]
-    idempotency_key: str
+    idempotency_key: str | None  # None: a GitLab before 17.4 sent no Idempotency-Key
     event_uuid: str
     sent_at: dt.datetime
     status: int | None = None
@@ -104,9 +108,17 @@ class Delivery:
         return self.status is not None and 200 <= self.status < 400
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
 class Dispatcher:
+    """Builds and sends deliveries. ``gitlab_version`` is the version the deliveries claim
+    (``User-Agent``); below 17.4 they carry no ``Idempotency-Key``, as such a GitLab did not."""
+
     def __init__(self, instance_url: str) -> None:
         self.instance_url = instance_url
+        self.gitlab_version = GITLAB_VERSION
         self.deliveries: list[Delivery] = []
         self._ids = iter(range(1, 1 << 62))
         self._lock = threading.Lock()
@@ -115,15 +127,19 @@ class Dispatcher:
         self._worker = threading.Thread(target=self._run, name="gitlab-sim-hooks", daemon=True)
         self._worker.start()
 
+    @property
+    def sends_idempotency_key(self) -> bool:
+        return version_tuple(self.gitlab_version) >= IDEMPOTENCY_KEY_SINCE
+
     def build(
         self, hook, event: str, payload: dict, event_uuid: str, key: str | None = None
     ) -> Delivery:
         body = json.dumps(payload, separators=(",", ":")).encode()
-        key = key or str(uuid.uuid4())
+        key = (key or str(uuid.uuid4())) if self.sends_idempotency_key else None
         headers = {
             "Content-Type": "application/json",
-            "User-Agent": f"GitLab/{GITLAB_VERSION}",
-            "Idempotency-Key": key,
+            "User-Agent": f"GitLab/{self.gitlab_version}",
+            **({"Idempotency-Key": key} if key else {}),
             "X-Gitlab-Event": event,
             "X-Gitlab-Webhook-UUID": str(uuid.uuid4()),
             "X-Gitlab-Instance": self.instance_url,
@@ -133,9 +149,10 @@ class Dispatcher:
         headers["X-Gitlab-Event-UUID"] = event_uuid
         if hook.signing_token:
             timestamp = int(time.time())
-            headers["webhook-id"] = key
+            msg_id = key or event_uuid
+            headers["webhook-id"] = msg_id
             headers["webhook-timestamp"] = str(timestamp)
-            headers["webhook-signature"] = sign(hook.signing_token, key, timestamp, body)
+            headers["webhook-signature"] = sign(hook.signing_token, msg_id, timestamp, body)
         with self._lock:
             return Delivery(
                 id=next(self._ids),
@@ -199,15 +216,18 @@ class Dispatcher:
             time.sleep(0.01)
 
     def resend(self, hook, delivery: Delivery) -> Delivery:
-        """GitLab's "Resend request": same body and Idempotency-Key, new delivery UUID."""
+        """GitLab's "Resend request" (WebHooks::Events::ResendService): the logged body and
+        trigger again, with the logged Idempotency-Key (``log.idempotency_key``). The headers
+        are built anew in the request that pressed the button, so X-Gitlab-Webhook-UUID and
+        X-Gitlab-Event-UUID (RecursionDetection::UUID, per request and hook) are new."""
         again = self.build(
-            hook, delivery.event, delivery.payload, delivery.event_uuid, delivery.idempotency_key
+            hook, delivery.event, delivery.payload, str(uuid.uuid4()), delivery.idempotency_key
         )
         again.body = delivery.body
         if hook.signing_token:
             timestamp = int(again.headers["webhook-timestamp"])
             again.headers["webhook-signature"] = sign(
-                hook.signing_token, again.idempotency_key, timestamp, again.body
+                hook.signing_token, again.headers["webhook-id"], timestamp, again.body
             )
         again.redelivery_of = delivery.id
         return self.send(again)

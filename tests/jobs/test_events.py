@@ -74,6 +74,25 @@ def label(title: str) -> dict[str, Any]:
     }
 
 
+def opened(action: str, changes: dict | None) -> dict:
+    """`changes` as given; for an `open`, what GitLab saved at creation (a real opening always
+    carries some: an `open` with `changes: {}` is GitLab's Test button, see gitlab_test.py)."""
+    if changes is not None or action != "open":
+        return changes or {}
+    return {
+        "id": {"previous": None, "current": 1},
+        "created_at": {"previous": None, "current": "x"},
+    }
+
+
+def confidential(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as GitLab sends it to a Confidential Issue/Note Hook."""
+    payload["event_type"] = "confidential_" + payload["object_kind"]
+    if payload["object_kind"] == "issue":
+        payload["object_attributes"]["confidential"] = True
+    return payload
+
+
 def mr_payload(
     *,
     action: str = "update",
@@ -112,7 +131,7 @@ def mr_payload(
             "action": action,
         },
         "labels": [label(t) for t in labels],
-        "changes": changes or {},
+        "changes": opened(action, changes),
         "assignees": people,
         "reviewers": [],
     }
@@ -151,7 +170,7 @@ def issue_payload(
         },
         "assignees": people,
         "labels": [label(t) for t in labels],
-        "changes": changes or {},
+        "changes": opened(action, changes),
     }
 
 
@@ -519,6 +538,7 @@ def test_merge_request_event_carries_what_routing_needs() -> None:
         target_project_id=PROJECT_ID,
         title="Login form",
         url="https://gitlab.example/acme/widget/-/merge_requests/3",
+        action="open",
     )
 
 
@@ -564,8 +584,10 @@ ISSUE_CASES = [
     ),
     pytest.param(
         "Confidential Issue Hook",
-        issue_payload(
-            assignees=[bot_user(REVIEW)], changes=assignee_change([], [bot_user(REVIEW)])
+        confidential(
+            issue_payload(
+                assignees=[bot_user(REVIEW)], changes=assignee_change([], [bot_user(REVIEW)])
+            )
         ),
         [("issue_assigned", "mate.review", None)],
         id="confidential-assigned",
@@ -678,7 +700,7 @@ NOTE_CASES = [
     pytest.param("Note Hook", note_payload("@mate-bot please fix"), ["mate-bot"], id="issue-note"),
     pytest.param(
         "Confidential Note Hook",
-        note_payload("@mate.review look"),
+        confidential(note_payload("@mate.review look")),
         ["mate.review"],
         id="confidential",
     ),
@@ -886,7 +908,7 @@ def test_pipeline_ignored(payload: dict, default: str | None, reason: str) -> No
         ),
         (
             "Issue Hook",
-            {**issue_payload(), "object_attributes": {"iid": True, "action": "open"}},
+            {**issue_payload(action="open"), "object_attributes": {"iid": True, "action": "open"}},
             "malformed payload: the issue has no integer iid",
         ),
         (

@@ -64,6 +64,7 @@ def test_old_rows_go_new_rows_stay(cw):
         "tool_calls": 2,
         "job_tokens": 2,
         "delivery_events": 1,
+        "event_identities": 0,
         "deliveries": 1,
         # one batch of jobs: its events, tool calls, tokens, the jobs; then outcomes, deliveries
         "batches": 4 + 2,

@@ -31,8 +31,18 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
-from jobs.models import Delivery, DeliveryEvent, Job, JobEvent, JobStatus, JobToken, Resolution
+from jobs.models import (
+    Delivery,
+    DeliveryEvent,
+    EventIdentity,
+    Job,
+    JobEvent,
+    JobStatus,
+    JobToken,
+    Resolution,
+)
 from tenants.models import Bot, ConfigVersion, Membership, Role, Tenant
 from tests.tenants.factories import ConfigVersionFactory, TenantFactory, make_bot, make_default
 from tests.tenants.factories import member as add_member
@@ -200,6 +210,9 @@ def _seed(tenant: Tenant, owner, tag: str, versions: int) -> Side:
         job=job,
     )
     JobEvent.objects.create(job=job, kind="log", data={"line": f"{tag} log line"})
+    EventIdentity.objects.create(
+        tenant=tenant, key=f"{tag}-event", delivery=delivery, seen_at=timezone.now()
+    )
     token = JobToken(job=job, kind=JobToken.Kind.GITLAB_KEY, scopes=["api"])
     token.set_secret("value", f"glpat-{tag}-jobkey")
     token.save()
