@@ -153,10 +153,11 @@ def shape(value: object) -> str:
     if isinstance(value, float):
         return "number"
     if isinstance(value, str):
-        if _UTC.fullmatch(value):
-            return "string(timestamp 'YYYY-MM-DD HH:MM:SS UTC')"
-        if _ISO.fullmatch(value):
-            return "string(ISO 8601 timestamp)"
+        # GitLab's own payloads show both forms for the same field (ISO 8601 in older doc
+        # examples, 'YYYY-MM-DD HH:MM:SS UTC' in newer ones): one shape, so Mate must read
+        # either (it keeps timestamps as opaque strings).
+        if _UTC.fullmatch(value) or _ISO.fullmatch(value):
+            return "string(timestamp)"
         if value.startswith(("http://", "https://")):
             return "string(URL)"
         return "string"

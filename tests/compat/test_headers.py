@@ -30,7 +30,8 @@ def test_headers_are_gitlabs(world, receiver) -> None:
     assert plain["X-Gitlab-Instance"] == world.sim.url
     for name in GITLAB["uuid_headers"]:
         uuid.UUID(plain[name])
-    # One event, two hooks: same event UUID, a key and a request UUID of their own.
-    assert first["X-Gitlab-Event-UUID"] == second["X-Gitlab-Event-UUID"]
+    # One event, two hooks: each its own event UUID (uuid.rb keeps one per hook id), key and
+    # request UUID, which is why Mate deduplicates by the event's identity (SPEC §5.1).
+    assert first["X-Gitlab-Event-UUID"] != second["X-Gitlab-Event-UUID"]
     assert first["Idempotency-Key"] != second["Idempotency-Key"]
     assert first["X-Gitlab-Webhook-UUID"] != second["X-Gitlab-Webhook-UUID"]
