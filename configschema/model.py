@@ -102,6 +102,7 @@ class Policies:
     cooldown: timedelta = timedelta(0)
     concurrency: int = 2
     default_timeout: timedelta = timedelta(hours=1)
+    min_actor_role: str = "developer"  # one of configschema.policies.ACTOR_ROLES
 
 
 @dataclass(frozen=True)

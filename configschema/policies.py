@@ -1,4 +1,5 @@
-"""``policies:`` (SPEC §4.9): cooldown, concurrency and default timeout, with defaults."""
+"""``policies:`` (SPEC §4.9): cooldown, concurrency, default timeout and the least role of an
+event's actor, with defaults."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from dataclasses import replace
 from configschema.model import Policies
 from configschema.nodes import Node, Scalar, child_path
 from configschema.problems import ProblemSink
-from configschema.readers import MAX_TIMEOUT, as_duration, as_int, as_map, entries
+from configschema.readers import MAX_TIMEOUT, as_duration, as_int, as_map, as_str, entries
 
-POLICY_KEYS = ("cooldown", "concurrency", "default_timeout")
+POLICY_KEYS = ("cooldown", "concurrency", "default_timeout", "min_actor_role")
 MAX_CONCURRENCY = 100
+# GitLab's roles a tenant may require of an event's actor, lowest first (Gitlab::Access).
+ACTOR_ROLES = ("guest", "reporter", "developer", "maintainer", "owner")
 
 
 def read_policies(node: Node, sink: ProblemSink) -> Policies:
@@ -39,4 +42,17 @@ def read_policies(node: Node, sink: ProblemSink) -> Policies:
             limit=MAX_TIMEOUT,
         )
         policies = replace(policies, default_timeout=timeout) if timeout else policies
+    if "min_actor_role" in found:
+        role = _actor_role(found["min_actor_role"][1], sink)
+        policies = replace(policies, min_actor_role=role) if role else policies
     return policies
+
+
+def _actor_role(node: Node, sink: ProblemSink) -> str | None:
+    path = "policies.min_actor_role"
+    expected = ", ".join(ACTOR_ROLES)
+    value = as_str(node, path, sink, f"one of {expected}")
+    if value is not None and value not in ACTOR_ROLES:
+        sink.error(node, path, f"unknown role {value}; expected one of: {expected}")
+        return None
+    return value
