@@ -49,7 +49,9 @@ class Event:
     `assignees`). `author` is the issue/MR author, or the comment author for comment_mention.
     `config_ref` is the branch (or ref) of the event's project where `.mate.yml` is read, or
     None when it is unknown (an empty project has no default branch); `config_ref_reason`
-    says why that ref was chosen.
+    says why that ref was chosen. `actor_id`/`actor` are the user who caused the event (SPEC
+    §5.2 "The actor"): the payload's `user` here; routing replaces them, and the other facts,
+    with GitLab's answer where GitLab tells (SPEC §5.3 step 3a).
     """
 
     event: EventName
@@ -78,6 +80,8 @@ class Event:
     note_body: str | None = None
     title: str | None = None
     url: str | None = None
+    actor_id: int | None = None
+    actor: str | None = None
 
     def dedupe_key(self) -> str:
         """A stable key for this event within its delivery: event, bot, object and label.

@@ -34,6 +34,7 @@ class Outcome:
     reason: str = ""
     detail: dict = field(default_factory=dict)
     job: Job | None = None
+    bot: str = ""  # the acting bot when routing resolved another than the derived event's
 
 
 def process_delivery(delivery_id: int) -> None:
@@ -101,7 +102,7 @@ def record(delivery: Delivery, outcomes: list[tuple[Event | None, Outcome]]) -> 
             tenant=delivery.tenant,
             position=position,
             event=event.event if event else "",
-            bot=event.bot if event else "",
+            bot=(outcome.bot or event.bot) if event else "",
             resolution=outcome.resolution,
             reason=outcome.reason,
             detail=outcome.detail,
@@ -126,12 +127,18 @@ def route_event(
     config = tenant.current_config()
     result = validated_config(config) if config is not None else None
     considered = consider(tenant, delivery, event, bots, result, reads or DeliveryReads(tenant))
+    # From here on the event is GitLab's (SPEC §5.3 step 3a): the job's snapshot, its task text
+    # and its actor come from GitLab's answer, never from the payload's copy.
+    confirmed = considered.event or event
     decision = considered.decision
     if decision is None:
         detail = {"problems": considered.problems} if considered.problems else {}
-        return Outcome(considered.resolution, considered.reason, detail)
-    commit = considered.repo_file.commit if considered.repo_file else None
-    return _apply_gates(tenant, delivery, event, decision, commit, result.config)
+        outcome = Outcome(considered.resolution, considered.reason, detail)
+    else:
+        commit = considered.repo_file.commit if considered.repo_file else None
+        outcome = _apply_gates(tenant, delivery, confirmed, decision, commit, result.config)
+    outcome.bot = confirmed.bot
+    return outcome
 
 
 def _decision_detail(event: Event, decision: Decision) -> dict:
