@@ -38,6 +38,7 @@ class Outcome:
 
 
 def process_delivery(delivery_id: int) -> None:
+    reads = _read_ahead(delivery_id)
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update()
@@ -56,17 +57,45 @@ def process_delivery(delivery_id: int) -> None:
         if not derivation.events:
             outcomes = [(None, Outcome(Resolution.IGNORED, derivation.ignored or "no event"))]
         else:
-            outcomes = _route_all(tenant, delivery, derivation.events, bots)
+            outcomes = _route_all(tenant, delivery, derivation.events, bots, reads)
         record(delivery, outcomes)
 
 
+def _read_ahead(delivery_id: int) -> DeliveryReads | None:
+    """Ask GitLab what routing will ask, before the write transaction: routing then finds every
+    answer in the delivery's read cache and holds the database's write lock (all of SQLite's,
+    on the embedded database) for no network round trip. The same questions, each once."""
+    delivery = Delivery.objects.select_related("tenant").filter(pk=delivery_id).first()
+    if delivery is None or delivery.state == Delivery.State.PROCESSED:
+        return None
+    tenant = delivery.tenant
+    reads = DeliveryReads(tenant)
+    try:
+        bots = list(Bot.objects.for_tenant(tenant))
+        refs = [BotRef(b.gitlab_user_id, b.username) for b in bots]
+        default = tenant.default_bot.username if tenant.default_bot else None
+        mine = minted_users_in(tenant, delivery.body)
+        derivation = derive_events(delivery.hook, delivery.body, refs, default, mine)
+        config = tenant.current_config()
+        result = validated_config(config) if config is not None else None
+        for event in capped(derivation.events)[0]:
+            consider(tenant, delivery, event, bots, result, reads)
+    except Exception:  # routing proper runs again below and records what went wrong
+        log.exception("reading ahead for delivery %s failed", delivery.uid)
+    return reads
+
+
 def _route_all(
-    tenant: Tenant, delivery: Delivery, events: list[Event], bots: list[Bot]
+    tenant: Tenant,
+    delivery: Delivery,
+    events: list[Event],
+    bots: list[Bot],
+    reads: DeliveryReads | None = None,
 ) -> list[tuple[Event | None, Outcome]]:
     """The first MATE_MAX_EVENTS_PER_DELIVERY events routed with one read cache; the rest as
     one ``ignored`` outcome saying how many were left out (SPEC §5.2)."""
     routed, left_out = capped(events)
-    reads = DeliveryReads(tenant)
+    reads = reads or DeliveryReads(tenant)
     outcomes: list[tuple[Event | None, Outcome]] = [
         (ev, _route_safely(tenant, delivery, ev, bots, reads)) for ev in routed
     ]
