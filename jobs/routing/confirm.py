@@ -179,7 +179,7 @@ def _pipeline(event: Event, answer: Answer) -> Event | str:
         return f"{what} does not exist"
     status = pipeline.get("status")
     if status != "failed":
-        return f"{what} did not fail (its status is {status})"
+        return f"{what} did not fail; GitLab shows it {status}"
     facts: dict = {
         "actor": username(pipeline.get("user")),
         "actor_id": user_id(pipeline.get("user")),
