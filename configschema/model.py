@@ -108,6 +108,7 @@ class Policies:
     cooldown: timedelta = timedelta(0)
     concurrency: int = 2
     default_timeout: timedelta = timedelta(hours=1)
+    min_actor_role: str = "developer"  # one of configschema.policies.ACTOR_ROLES
     max_cost_per_job: Decimal = Decimal(5)
     daily_budget: Decimal | None = None
     egress: tuple[str, ...] = ()

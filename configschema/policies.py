@@ -1,5 +1,7 @@
 """``policies:`` (SPEC §4.9): every policy key with its default.
 
+``min_actor_role`` is the least GitLab role an event's actor must have (enforced by routing).
+
 ``max_cost_per_job``, ``daily_budget``, ``egress`` and ``announce`` are read and validated now
 and enforced by later work; until then a tenant config that writes one gets a warning saying
 what actually happens today (:data:`NOT_ENFORCED`). Remove a key's warning when it is enforced.
@@ -18,12 +20,21 @@ from configschema.hostpatterns import PatternError, parse_pattern
 from configschema.model import Layer, Policies
 from configschema.nodes import Node, Scalar, Seq, child_path, describe, item_path
 from configschema.problems import ProblemSink
-from configschema.readers import MAX_TIMEOUT, as_duration, as_int, as_map, entries, expected
+from configschema.readers import (
+    MAX_TIMEOUT,
+    as_duration,
+    as_int,
+    as_map,
+    as_str,
+    entries,
+    expected,
+)
 
 POLICY_KEYS = (
     "cooldown",
     "concurrency",
     "default_timeout",
+    "min_actor_role",
     "max_cost_per_job",
     "daily_budget",
     "egress",
@@ -31,6 +42,8 @@ POLICY_KEYS = (
 )
 MAX_CONCURRENCY = 100
 ANNOUNCE = ("none", "reaction", "summary")
+# GitLab's roles a tenant may require of an event's actor, lowest first (Gitlab::Access).
+ACTOR_ROLES = ("guest", "reporter", "developer", "maintainer", "owner")
 _INVALID: Any = object()  # a reader's answer after it reported a problem
 
 # What happens today, said where a tenant writes a key that is accepted but not yet enforced.
@@ -86,7 +99,20 @@ def read_policies(node: Node, sink: ProblemSink, layer: Layer = "tenant") -> Pol
             limit=MAX_TIMEOUT,
         )
         policies = replace(policies, default_timeout=timeout) if timeout else policies
+    if "min_actor_role" in found:
+        role = _actor_role(found["min_actor_role"][1], sink)
+        policies = replace(policies, min_actor_role=role) if role else policies
     return _read_pending(found, policies, sink, warn=layer == "tenant")
+
+
+def _actor_role(node: Node, sink: ProblemSink) -> str | None:
+    path = "policies.min_actor_role"
+    choices = ", ".join(ACTOR_ROLES)
+    value = as_str(node, path, sink, f"one of {choices}")
+    if value is not None and value not in ACTOR_ROLES:
+        sink.error(node, path, f"unknown role {value}; expected one of: {choices}")
+        return None
+    return value
 
 
 def _read_pending(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 from .actors import actor_of
 from .assignments import issue_hook, merge_request_hook
@@ -49,10 +50,15 @@ def derive_events(
     roster = Roster.of(bots, default_bot, minted_user_ids)
     if not roster.bots:
         return ignored(NO_BOT)
+    actor, note_author = actor_of(root, hook_type in NOTE_HOOKS)
     if hook_type != PIPELINE_HOOK:
-        caused = roster.caused_by(*actor_of(root, hook_type in NOTE_HOOKS))
+        caused = roster.caused_by(actor, note_author)
         if caused is not None:
             return ignored(caused)
     if is_gitlab_test(hook_type, root):
         return ignored(GITLAB_TEST_DELIVERY)
-    return stamped(_HANDLERS[hook_type](root, roster), hook_type, root)
+    derived = stamped(_HANDLERS[hook_type](root, roster), hook_type, root)
+    if actor is None or not derived.events:
+        return derived
+    events = [replace(e, actor_id=actor.user_id, actor=actor.username) for e in derived.events]
+    return Derivation(events, derived.ignored)

@@ -53,6 +53,9 @@ class Event:
     this is (SPEC §5.1 event identity): the payload's `object_attributes.action` and
     `updated_at` (the note's own for comment_mention); for a pipeline its `status` and
     `finished_at` (pipeline payloads carry no `updated_at`); None when the payload lacks them.
+    `actor_id`/`actor` are the user who caused the event (SPEC
+    §5.2 "The actor"): the payload's `user` here; routing replaces them, and the other facts,
+    with GitLab's answer where GitLab tells (SPEC §5.3 step 3a).
     """
 
     event: EventName
@@ -83,6 +86,8 @@ class Event:
     url: str | None = None
     action: str | None = None
     updated_at: str | None = None
+    actor_id: int | None = None
+    actor: str | None = None
 
     def dedupe_key(self) -> str:
         """A stable key for this event within its delivery: event, bot, object and label.

@@ -21,6 +21,7 @@ class Decision:
     reason: str = ""
     match: configschema.Match | None = None
     problems: list[dict] = field(default_factory=list)
+    triggers: tuple[configschema.Trigger, ...] = ()  # the merged walk, when the configs merged
 
     @property
     def trigger(self) -> dict | None:
@@ -79,15 +80,17 @@ def decide(
         problems = [p.to_dict() for p in getattr(exc, "problems", [])]
         return Decision("config_invalid", reason=str(exc), problems=problems)
     found = configschema.match(merged, facts_of(event))
+    walked = tuple(merged.triggers)
     if found is None:
-        return Decision("no_trigger", reason=f"no trigger matches {event.event}")
+        return Decision("no_trigger", reason=f"no trigger matches {event.event}", triggers=walked)
     if not found.authorities:
         return Decision(
             "refused",
             reason=f"agent {found.agent.name} has no authority left after deny rules",
             match=found,
+            triggers=walked,
         )
-    return Decision("matched", match=found)
+    return Decision("matched", match=found, triggers=walked)
 
 
 def agent_snapshot(agent: configschema.ResolvedAgent) -> dict:

@@ -1,4 +1,7 @@
-"""What routing asks the tenant's GitLab, always fresh and with the acting bot's token."""
+"""What routing asks the tenant's GitLab, always fresh and with the acting bot's token: the
+project, ``.mate.yml``, and what a job would act on (SPEC §5.3 steps 3a and 4a): the issue or
+MR, the note, the pipeline, the actor's membership. A 404 reads as None (GitLab says there is
+no such thing, or not for this bot); any other failure is a ``GitLabReadError``."""
 
 from __future__ import annotations
 
@@ -59,6 +62,32 @@ class BotReader:
     def project_visible(self, project_id: int) -> bool:
         found = _safe(lambda: self._gl.http_get(f"/projects/{int(project_id)}"), "the project")
         return found is not None
+
+    def _get(self, path: str, what: str) -> dict | None:
+        found = _safe(lambda: self._gl.http_get(path), what)
+        return found if isinstance(found, dict) else None
+
+    def issuable(self, project_id: int, kind: str, iid: int) -> dict | None:
+        """The issue or MR (``kind``: ``issue`` or ``merge_request``) as GitLab shows it now:
+        assignees and author with usernames, labels, state, branches."""
+        plural = "issues" if kind == "issue" else "merge_requests"
+        what = f"{kind.replace('_', ' ')} {int(iid)}"
+        return self._get(f"/projects/{int(project_id)}/{plural}/{int(iid)}", what)
+
+    def note(self, project_id: int, kind: str, iid: int, note_id: int) -> dict | None:
+        """The note, read through the issue or MR it must belong to (another one's note: None)."""
+        plural = "issues" if kind == "issue" else "merge_requests"
+        path = f"/projects/{int(project_id)}/{plural}/{int(iid)}/notes/{int(note_id)}"
+        return self._get(path, f"note {int(note_id)}")
+
+    def pipeline(self, project_id: int, pipeline_id: int) -> dict | None:
+        path = f"/projects/{int(project_id)}/pipelines/{int(pipeline_id)}"
+        return self._get(path, f"pipeline {int(pipeline_id)}")
+
+    def member(self, project_id: int, user_id: int) -> dict | None:
+        """The user's membership of the project, inherited ones included (None: none)."""
+        path = f"/projects/{int(project_id)}/members/all/{int(user_id)}"
+        return self._get(path, f"the membership of user {int(user_id)}")
 
     def default_branch(self, project_id: int) -> str | None:
         """The project's default branch as GitLab says now; None for an empty project."""

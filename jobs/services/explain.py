@@ -2,8 +2,9 @@
 
 The same code as live routing: ``jobs.events.derive_events`` with the tenant's bots today, the
 tenant's current configuration, ``jobs.routing.consider`` (the event cap, no GitLab read for an
-event no tenant trigger could match, ``.mate.yml`` fetched fresh once per ref with the acting
-bot's token, ``decide``), then the refusals that depend only on the tenant
+event no tenant trigger could match, the acting bot of an MR's pipeline, the confirmation with
+GitLab, ``.mate.yml`` fetched fresh once per ref with the acting bot's token, ``decide`` on
+GitLab's answer, the actor's role), then the refusals that depend only on the tenant
 (model catalogue, suspension), and the event-identity check, read-only: an event another
 delivery routed within the window shows as its duplicate. The gates that depend on the moment
 (loop breaker, cooldown, queue) are not re-run; what they said at the time is in the recorded
@@ -43,6 +44,8 @@ class ExplainedEvent:
     refusal: str = ""
     problems: list[dict] = field(default_factory=list)
     recorded: DeliveryEvent | None = None
+    confirmation: str = ""  # step 3a: "confirmed with GitLab" or the mismatch; "" not reached
+    actor_trust: str = ""  # step 4a: the actor's access, or why it is not enough
 
 
 @dataclass
@@ -62,6 +65,9 @@ def _refuse(row: ExplainedEvent, resolution: str, reason: str) -> ExplainedEvent
 def _explain_event(tenant: Tenant, delivery: Delivery, event: Event, bots, result, reads):
     row = ExplainedEvent(event.event, event.bot, event.config_ref, event.config_ref_reason)
     considered = consider(tenant, delivery, event, bots, result, reads)
+    if considered.event is not None:
+        row.bot = considered.event.bot
+    row.confirmation, row.actor_trust = considered.confirmation, considered.actor_trust
     row.config_file = considered.config_file
     row.config_commit = considered.repo_file.commit if considered.repo_file else None
     row.problems = considered.problems
@@ -104,7 +110,7 @@ def explain_delivery(delivery: Delivery) -> Explanation:
         else:
             row = _explain_event(tenant, delivery, event, bots, result, reads)
         row.recorded = next(
-            (r for r in recorded if r.event == event.event and r.bot == event.bot), None
+            (r for r in recorded if r.event == row.event and r.bot == row.bot), None
         )
         rows.append(row)
     return Explanation(

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from jobs import timeline
 from jobs.credentials import minted_users_in
-from jobs.events import BotRef, Event, derive_events
+from jobs.events import BotRef, Derivation, Event, derive_events
 from jobs.models import Delivery, DeliveryEvent, Job, JobEvent, JobStatus, Resolution
 from jobs.routing import gates, identity
 from jobs.routing.catalogue import model_refusal
@@ -34,9 +34,11 @@ class Outcome:
     reason: str = ""
     detail: dict = field(default_factory=dict)
     job: Job | None = None
+    bot: str = ""  # the acting bot when routing resolved another than the derived event's
 
 
 def process_delivery(delivery_id: int) -> None:
+    reads = _read_ahead(delivery_id)
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update()
@@ -47,25 +49,56 @@ def process_delivery(delivery_id: int) -> None:
         if delivery is None or delivery.state == Delivery.State.PROCESSED:
             return
         tenant = delivery.tenant
-        bots = list(Bot.objects.for_tenant(tenant))
-        refs = [BotRef(b.gitlab_user_id, b.username) for b in bots]
-        default = tenant.default_bot.username if tenant.default_bot else None
-        mine = minted_users_in(tenant, delivery.body)
-        derivation = derive_events(delivery.hook, delivery.body, refs, default, mine)
+        bots, derivation = _derived(delivery)
         if not derivation.events:
             outcomes = [(None, Outcome(Resolution.IGNORED, derivation.ignored or "no event"))]
         else:
-            outcomes = _route_all(tenant, delivery, derivation.events, bots)
+            outcomes = _route_all(tenant, delivery, derivation.events, bots, reads)
         record(delivery, outcomes)
 
 
+def _read_ahead(delivery_id: int) -> DeliveryReads | None:
+    """Ask GitLab what routing will ask, before the write transaction: routing then finds every
+    answer in the delivery's read cache and holds the database's write lock (all of SQLite's,
+    on the embedded database) for no network round trip. The same questions, each once."""
+    delivery = Delivery.objects.select_related("tenant").filter(pk=delivery_id).first()
+    if delivery is None or delivery.state == Delivery.State.PROCESSED:
+        return None
+    tenant = delivery.tenant
+    reads = DeliveryReads(tenant)
+    try:
+        bots, derivation = _derived(delivery)
+        config = tenant.current_config()
+        result = validated_config(config) if config is not None else None
+        for event in capped(derivation.events)[0]:
+            if identity.duplicate_of(tenant, delivery, event) is None:
+                consider(tenant, delivery, event, bots, result, reads)
+    except Exception:  # routing proper runs again below and records what went wrong
+        log.exception("reading ahead for delivery %s failed", delivery.uid)
+    return reads
+
+
+def _derived(delivery: Delivery) -> tuple[list[Bot], Derivation]:
+    """The tenant's bots today and the delivery's events (SPEC §5.2)."""
+    tenant = delivery.tenant
+    bots = list(Bot.objects.for_tenant(tenant))
+    refs = [BotRef(b.gitlab_user_id, b.username) for b in bots]
+    default = tenant.default_bot.username if tenant.default_bot else None
+    mine = minted_users_in(tenant, delivery.body)
+    return bots, derive_events(delivery.hook, delivery.body, refs, default, mine)
+
+
 def _route_all(
-    tenant: Tenant, delivery: Delivery, events: list[Event], bots: list[Bot]
+    tenant: Tenant,
+    delivery: Delivery,
+    events: list[Event],
+    bots: list[Bot],
+    reads: DeliveryReads | None = None,
 ) -> list[tuple[Event | None, Outcome]]:
     """The first MATE_MAX_EVENTS_PER_DELIVERY events routed with one read cache; the rest as
     one ``ignored`` outcome saying how many were left out (SPEC §5.2)."""
     routed, left_out = capped(events)
-    reads = DeliveryReads(tenant)
+    reads = reads or DeliveryReads(tenant)
     outcomes: list[tuple[Event | None, Outcome]] = [
         (ev, _duplicate(tenant, delivery, ev) or _route_safely(tenant, delivery, ev, bots, reads))
         for ev in routed
@@ -108,7 +141,7 @@ def record(delivery: Delivery, outcomes: list[tuple[Event | None, Outcome]]) -> 
             tenant=delivery.tenant,
             position=position,
             event=event.event if event else "",
-            bot=event.bot if event else "",
+            bot=(outcome.bot or event.bot) if event else "",
             resolution=outcome.resolution,
             reason=outcome.reason,
             detail=outcome.detail,
@@ -133,12 +166,18 @@ def route_event(
     config = tenant.current_config()
     result = validated_config(config) if config is not None else None
     considered = consider(tenant, delivery, event, bots, result, reads or DeliveryReads(tenant))
+    # From here on the event is GitLab's (SPEC §5.3 step 3a): the job's snapshot, its task text
+    # and its actor come from GitLab's answer, never from the payload's copy.
+    confirmed = considered.event or event
     decision = considered.decision
     if decision is None:
         detail = {"problems": considered.problems} if considered.problems else {}
-        return Outcome(considered.resolution, considered.reason, detail)
-    commit = considered.repo_file.commit if considered.repo_file else None
-    return _apply_gates(tenant, delivery, event, decision, commit, result.config)
+        outcome = Outcome(considered.resolution, considered.reason, detail)
+    else:
+        commit = considered.repo_file.commit if considered.repo_file else None
+        outcome = _apply_gates(tenant, delivery, confirmed, decision, commit, result.config)
+    outcome.bot = confirmed.bot
+    return outcome
 
 
 def _decision_detail(event: Event, decision: Decision) -> dict:

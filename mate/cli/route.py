@@ -3,6 +3,9 @@
 No database and no GitLab: the repo file, if given, stands in for the fetched ``.mate.yml``.
 It uses the same event detection (``jobs.events``) and decision (``jobs.routing.decide``) as
 live routing; the database gates (suspension, loop breaker, cooldown, queue) are not applied.
+What live routing asks GitLab (the confirmation of the delivery, the actor's role, a username
+behind an id, the bot an MR's pipeline goes to) is listed under ``needs_gitlab`` instead of
+guessed (``jobs.routing.offline``): the payload's answer is shown, GitLab's may differ.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any, TextIO
 import configschema
 from jobs.events import BotRef, derive_events
 from jobs.routing.decide import decide
+from jobs.routing.offline import needs_gitlab
 
 help = "route a saved GitLab webhook payload through a tenant config (and a .mate.yml), offline"
 
@@ -104,6 +108,7 @@ def _row(event, tenant_config, repo_text, options) -> dict:
         "agent": decision.match.agent.name if decision.match else None,
         "authorities": decision.authorities,
         "refused": refused,
+        "needs_gitlab": needs_gitlab(event, decision, tenant_config.policies.min_actor_role),
     }
     if decision.problems:
         row["problems"] = decision.problems
@@ -120,6 +125,8 @@ def _print(rows: list[dict], ignored: str | None, out: TextIO) -> None:
         if row["agent"]:
             out.write(f" -> agent {row['agent']} [{', '.join(row['authorities'])}]")
         out.write(f"\n  refused: {row['refused']}\n" if row["refused"] else "\n")
+        for need in row["needs_gitlab"]:
+            out.write(f"  needs GitLab: {need}\n")
         for problem in row.get("problems", []):
             out.write(
                 f"  {problem['line']}:{problem['column']}: {problem['path']}: {problem['message']}\n"

@@ -173,15 +173,21 @@ CASES: tuple[Case, ...] = (
         None,
         (("comment_mention", "mate-bot", "merge_request", 1, "ms-viewport", None),),
     ),
-    # The MR is "assigned" to mate-review in GitLab, but the Pipeline Hook cannot say so: the
-    # default bot acts (issue 17 item 2; routing will resolve the MR's assignees through the API).
+    # The MR is "assigned" to mate-review in GitLab, but the Pipeline Hook cannot say so:
+    # detection names the default bot (or, with none, the first bot as a stand-in) and routing
+    # reads the MR's assignees through the API to pick the acting bot (SPEC §5.2).
     Case(
         "pipeline_failed_merge_request",
         (MATE, REVIEW),
         "mate-bot",
         (("pipeline_failed", "mate-bot", "pipeline", 31, "ms-viewport", None),),
     ),
-    Case("pipeline_failed_merge_request", (MATE,), None, ignored=NO_BOT),
+    Case(
+        "pipeline_failed_merge_request",
+        (MATE,),
+        None,
+        (("pipeline_failed", "mate-bot", "pipeline", 31, "ms-viewport", None),),
+    ),
     Case(
         "pipeline_failed_branch",
         (MATE,),

@@ -31,21 +31,19 @@ _HOOK_FAMILY = {
 
 # Fields detection reads that GitLab never sends, per hook family.
 KNOWN_GAPS: dict[tuple[str, str], str] = {
-    # issue 17 items 2–3: removed from the simulator by the routing change
+    # Read where a payload has them (some hooks' objects do); routing replaces them, and every
+    # other fact a trigger condition uses, with GitLab's answer (SPEC §5.3 step 3a).
     **dict.fromkeys(
         [
-            ("pipeline", "merge_request.assignees"),
-            ("pipeline", "merge_request.assignee_ids"),
-            ("pipeline", "merge_request.assignee_id"),
             ("pipeline", "merge_request.labels"),
             ("pipeline", "merge_request.draft"),
             ("pipeline", "merge_request.work_in_progress"),
             ("note", "issue.assignees"),
             ("note", "merge_request.assignees"),
         ],
-        "issue 17 items 2–3: removed from the simulator by the routing change",
+        "not in GitLab's payload; routing confirms with GitLab and matches on its answer",
     ),
-    # Reported, not fixed here (detection is H4's): harmless reads of keys another hook has.
+    # Harmless reads of keys another hook has.
     ("pipeline", "merge_request.author_id"): "involved_user_ids reads the MR author of every "
     "delivery; the Pipeline Hook's merge_request has none (the MR author is not looked up)",
     ("pipeline", "object_attributes.author_id"): "involved_user_ids reads a note's author_id on "

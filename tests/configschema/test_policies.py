@@ -1,4 +1,4 @@
-"""configschema.policies: cooldown, concurrency, default timeout (SPEC §4.9)."""
+"""configschema.policies: cooldown, concurrency, default timeout, min_actor_role (SPEC §4.9)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from .helpers import errors, tenant_result
 
 def test_defaults() -> None:
     assert Policies() == Policies(
-        cooldown=timedelta(0), concurrency=2, default_timeout=timedelta(hours=1)
+        cooldown=timedelta(0),
+        concurrency=2,
+        default_timeout=timedelta(hours=1),
+        min_actor_role="developer",
     )
     assert tenant_result("version: 1\n").config.policies == Policies()
 
@@ -47,6 +50,21 @@ def test_values_written() -> None:
             "retries",
             f"unknown key retries; expected one of: {', '.join(POLICY_KEYS)}",
         ),
+        (
+            "{min_actor_role: admin}",
+            "min_actor_role",
+            "unknown role admin; expected one of: guest, reporter, developer, maintainer, owner",
+        ),
+        (
+            "{min_actor_role: Developer}",
+            "min_actor_role",
+            "unknown role Developer; expected one of: guest, reporter, developer, maintainer, owner",
+        ),
+        (
+            "{min_actor_role: 30}",
+            "min_actor_role",
+            "expected one of guest, reporter, developer, maintainer, owner, got an integer",
+        ),
     ],
 )
 def test_errors(policies: str, path: str, message: str) -> None:
@@ -67,3 +85,9 @@ def test_policies_must_be_a_mapping() -> None:
     assert errors(tenant_result("version: 1\npolicies: [1]\n")) == [
         ("policies", "expected a mapping of policies, got a list")
     ]
+
+
+@pytest.mark.parametrize("role", ["guest", "reporter", "developer", "maintainer", "owner"])
+def test_min_actor_role_takes_each_gitlab_role(role: str) -> None:
+    result = tenant_result(f"version: 1\npolicies: {{min_actor_role: {role}}}\n")
+    assert result.ok and result.config.policies.min_actor_role == role

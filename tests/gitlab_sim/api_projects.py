@@ -48,29 +48,43 @@ def edit_project(ctx: Ctx) -> Response:
     return Response(200, project_entity(ctx.sim, project, ctx.user))
 
 
+# Members API (lib/api/members.rb, doc/api/members.md): ``/members`` lists direct members only;
+# ``/members/all`` adds the members inherited from the namespace and its ancestor groups, each
+# user once with the highest access level. A user without such a membership is 404
+# ``Member Not Found`` on ``/members/all/:user_id`` (and on ``/members/:user_id`` when the
+# membership is only inherited). Readable by whoever can see the project.
+@route("GET", "/projects/:id/members")
+def list_direct_members(ctx: Ctx) -> Response:
+    return _list(ctx, ctx.project().members)
+
+
 @route("GET", "/projects/:id/members/all")
 def list_members(ctx: Ctx) -> Response:
     project = ctx.project()
-    members = [(ctx.state.users[uid], level) for uid, level in sorted(project.members.items())]
+    return _list(ctx, ctx.state.all_members(project))
+
+
+def _list(ctx: Ctx, levels: dict[int, int]) -> Response:
+    members = [(ctx.state.users[uid], level) for uid, level in sorted(levels.items())]
     return ctx.paginate(members, lambda m: member_entity(ctx.sim, m[0], m[1]))
 
 
 @route("GET", "/projects/:id/members/all/:user_id")
 def get_member_all(ctx: Ctx) -> Response:
-    return _member(ctx)
+    project = ctx.project()
+    return _member(ctx, ctx.state.all_members(project))
 
 
 @route("GET", "/projects/:id/members/:user_id")
 def get_member(ctx: Ctx) -> Response:
-    return _member(ctx)
+    return _member(ctx, ctx.project().members)
 
 
-def _member(ctx: Ctx) -> Response:
-    project = ctx.project()
+def _member(ctx: Ctx, levels: dict[int, int]) -> Response:
     user_id = ctx.int_arg("user_id")
-    if user_id not in project.members:
+    if user_id not in levels:
         raise errors.not_found("Member")
-    return Response(200, member_entity(ctx.sim, ctx.state.users[user_id], project.members[user_id]))
+    return Response(200, member_entity(ctx.sim, ctx.state.users[user_id], levels[user_id]))
 
 
 # -- branches ------------------------------------------------------------------------------

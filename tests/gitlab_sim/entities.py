@@ -202,8 +202,17 @@ def commit_entity(sim: GitLabSim, project: Project, info: dict) -> dict:
 
 
 def member_entity(sim: GitLabSim, user: User, level: int) -> dict:
+    """API::Entities::Member: the user's basic fields plus the membership's."""
     data = user_basic(sim, user)
-    data.update({"access_level": level, "created_at": ts(user.created_at), "expires_at": None})
+    data.update(
+        {
+            "access_level": level,
+            "created_at": ts(user.created_at),
+            "created_by": None,
+            "expires_at": None,
+            "membership_state": "active",
+        }
+    )
     return data
 
 

@@ -176,6 +176,14 @@ class SeedingMixin:
         project = self.state.require_project(project)
         project.members[self.state.require_user(user).id] = int(access_level)
 
+    def add_group_member(self, group: str, user, access_level: int) -> None:
+        """A membership of the group ``group`` (its full path, e.g. ``acme`` or ``acme/team``):
+        every project below it inherits it, as in GitLab."""
+        with self.state.lock:
+            self.state.namespace_id(group)
+            members = self.state.group_members.setdefault(group, {})
+            members[self.state.require_user(user).id] = int(access_level)
+
     def protect_branch(
         self,
         project,

@@ -36,6 +36,9 @@ class State:
         self.jobs: dict[int, Job] = {}
         self.group_hooks: dict[str, list] = {}  # group full path -> GroupHook (group_hooks.py)
         self.namespaces: dict[str, int] = {}
+        # Group memberships: group full path -> user id -> access level. A project inherits
+        # the memberships of its namespace and of every ancestor group (Members API "all").
+        self.group_members: dict[str, dict[int, int]] = {}
         self.clock_offset = dt.timedelta()
         # Before GitLab 15.11 the protected branches API needed admin_project (Maintainer);
         # since then Developers may read it (lib/api/protected_branches.rb, read_protected_branch).
@@ -123,13 +126,32 @@ class State:
             )
         return project.labels[title]
 
+    # -- memberships --------------------------------------------------------------------
+    def ancestor_groups(self, project: Project) -> list[str]:
+        """The project's namespace and its ancestors, nearest first (``a/b/c`` for a project
+        ``a/b/c/p``: ``a/b/c``, ``a/b``, ``a``)."""
+        parts = project.namespace_path.split("/")
+        return ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+    def all_members(self, project: Project) -> dict[int, int]:
+        """Direct and inherited members of ``project`` with their access level. A user who is
+        a member of the project and of ancestor groups counts with the highest level (the
+        Members API's ``/members/all``: "only its membership with the highest access_level
+        is returned")."""
+        found = dict(project.members)
+        for group in self.ancestor_groups(project):
+            for user_id, level in self.group_members.get(group, {}).items():
+                found[user_id] = max(found.get(user_id, 0), level)
+        return found
+
     # -- permissions (ProjectPolicy, reduced to what the simulator serves) -----------------
     def access_level(self, user: User | None, project: Project) -> int:
         if user is None:
             return 0
+        level = self.all_members(project).get(user.id, 0)
         if user.is_admin:
-            return max(project.members.get(user.id, 0), 50)
-        return project.members.get(user.id, 0)
+            return max(level, 50)
+        return level
 
     def can_see(self, user: User | None, project: Project) -> bool:
         if project.visibility == "public":

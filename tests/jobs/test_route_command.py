@@ -6,7 +6,14 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from tests.jobs.test_events import mr_payload, note_payload, user
+from tests.jobs.test_events import (
+    issue_payload,
+    mr_payload,
+    note_payload,
+    pipeline_mr,
+    pipeline_payload,
+    user,
+)
 
 TENANT = """\
 version: 1
@@ -66,6 +73,10 @@ def test_mention_routes_to_the_tenant_trigger_with_effective_authorities(files):
                 "agent": "helper",
                 "authorities": ["read", "comment"],
                 "refused": None,
+                "needs_gitlab": [
+                    "confirmation of issue 23, note 1241 (SPEC 5.3 step 3a)",
+                    "actor role: @alice needs developer (policies.min_actor_role)",
+                ],
             }
         ],
         "ignored": None,
@@ -153,3 +164,84 @@ def test_unreadable_file_is_exit_2_and_bad_tenant_is_exit_1(files, tmp_path):
         files("p.json", {}),
     )
     assert code == 1 and "bad.yml:1:" in err
+
+
+CONDITIONS = """\
+version: 1
+agents:
+  helper:
+    backend: claude-code
+    model: claude-sonnet-4-6
+    system_prompt: Help.
+    permissions: [read, comment]
+triggers:
+  - on: issue_assigned
+    agent: helper
+    if: {author: alice}
+  - on: comment_mention
+    agent: helper
+    if: {assignee: carol}
+  - on: pipeline_failed
+    agent: helper
+policies:
+  min_actor_role: maintainer
+"""
+
+
+def _route_json(files, hook: str, payload: dict) -> dict:
+    code, out, _ = route(
+        "--tenant",
+        files("t.yml", CONDITIONS),
+        "--bot",
+        "mate-bot",
+        "--event-type",
+        hook,
+        "--payload",
+        files("p.json", payload),
+        "--json",
+    )
+    assert code == 0
+    (row,) = json.loads(out)["events"]
+    return row
+
+
+def test_conditions_on_ids_only_are_reported_as_needing_gitlab(files):
+    """A real Issue Hook has the author's id only, a Note Hook's issue the assignees' ids only:
+    offline, the command does not guess the usernames; it says GitLab must tell."""
+    bot = user(7, "mate-bot")
+    assigned = issue_payload(
+        assignees=[bot], changes={"assignees": {"previous": [], "current": [bot]}}
+    )
+    row = _route_json(files, "Issue Hook", assigned)
+    assert row["trigger"] is None  # on the payload alone; GitLab may say otherwise
+    assert row["needs_gitlab"] == [
+        "if.author of tenant trigger #0: the author's username (the payload has ids only)",
+        "confirmation of issue 23 (SPEC 5.3 step 3a)",
+    ]
+    payload = note_payload("@mate-bot hi")
+    payload["issue"]["assignee_ids"] = [42]
+    row = _route_json(files, "Note Hook", payload)
+    assert row["needs_gitlab"][0] == (
+        "if.assignee of tenant trigger #1: the assignees' usernames (the payload has ids only)"
+    )
+
+
+def test_a_pipelines_bot_and_the_actor_role_need_gitlab_in_human_output(files):
+    code, out, _ = route(
+        "--tenant",
+        files("t.yml", CONDITIONS),
+        "--bot",
+        "mate-bot",
+        "--event-type",
+        "Pipeline Hook",
+        "--payload",
+        files("p.json", pipeline_payload(mr=pipeline_mr())),
+    )
+    assert code == 0
+    assert "pipeline_failed (bot @mate-bot, config at feature/login): tenant trigger #2" in out
+    assert (
+        "  needs GitLab: acting bot: the assignees of merge request 3 (a Pipeline Hook names none)"
+        in out
+    )
+    assert "  needs GitLab: confirmation of pipeline 31, merge request 3 (SPEC 5.3 step 3a)" in out
+    assert "  needs GitLab: actor role: @root needs maintainer (policies.min_actor_role)" in out

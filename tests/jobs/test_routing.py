@@ -155,7 +155,7 @@ def test_failed_pipeline_fires_and_reads_config_at_the_mr_source_branch(world):
     ).object
     DeliveryEvent.objects.all().delete()
     Job.objects.all().delete()
-    sim.fail_pipeline(project, "feature/ci", merge_request=mr)
+    sim.fail_pipeline(project, "feature/ci", merge_request=mr, by=world.human)
     job = Job.objects.get(event="pipeline_failed")
     assert job.snapshot["config"]["ref"] == "feature/ci"
     assert job.snapshot["authorities"] == ["read", "comment"]

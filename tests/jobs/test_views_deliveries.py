@@ -198,6 +198,7 @@ class FakeReader:
     visible = True
     fail = False
     calls: list = []
+    actor_level = 30
 
     def __init__(self, tenant, bot):
         self.bot = bot
@@ -211,6 +212,22 @@ class FakeReader:
         FakeReader.calls.append((self.bot.username, project_id, path, ref))
         return RepoFile(text=self.files.get(ref), commit="c0ffee" * 6)
 
+    # GitLab's state behind the delivery: issue #23 is assigned to the bot; its actor (root) is a
+    # Developer of the project.
+    def issuable(self, project_id, kind, iid):
+        return {
+            "iid": iid,
+            "assignees": [user(7, "mate-bot")],
+            "author": user(2, "alice"),
+            "labels": [],
+            "state": "opened",
+            "title": "Crash on save",
+            "web_url": "https://gitlab.example/acme/widget/-/issues/23",
+        }
+
+    def member(self, project_id, user_id):
+        return {"id": user_id, "username": "root", "access_level": FakeReader.actor_level}
+
 
 @pytest.fixture
 def explained(cw, monkeypatch):
@@ -220,7 +237,8 @@ def explained(cw, monkeypatch):
     cw.bot.save()
     ConfigVersion.objects.create(tenant=cw.tenant, version=1, text=CONFIG)
     FakeReader.files, FakeReader.visible, FakeReader.fail, FakeReader.calls = {}, True, False, []
-    monkeypatch.setattr("jobs.routing.consider.BotReader", FakeReader)
+    FakeReader.actor_level = 30
+    monkeypatch.setattr("jobs.routing.reads.BotReader", FakeReader)
     bot = user(7, "mate-bot")
     body = issue_payload(assignees=[bot], changes={"assignees": {"previous": [], "current": [bot]}})
     delivery = make_delivery(
@@ -256,8 +274,13 @@ def test_explain_shows_the_decision_per_event(explained):
         "matched",
     )
     assert row.recorded.resolution == "skipped_cooldown"
+    assert (row.confirmation, row.actor_trust) == (
+        "confirmed with GitLab",
+        "actor @root has Developer access",
+    )
     html = response.content.decode()
     assert "would dispatch" in html and "tenant trigger #0" in html and "Skipped (cooldown)" in html
+    assert "confirmed with GitLab" in html and "actor @root has Developer access" in html
     assert FakeReader.calls == [("mate-bot", 14, ".mate.yml", "main")]
     assert not Job.objects.exists()  # explaining writes nothing
     assert Delivery.objects.get(pk=delivery.pk).outcomes.count() == 1
@@ -302,6 +325,18 @@ def test_explain_refusals(explained):
     FakeReader.fail, FakeReader.visible = False, False
     (row,) = explain(cw, delivery).context["explanation"].events
     assert row.resolution == "ignored" and "not visible" in row.refusal
+
+
+def test_explain_shows_the_actor_trust_refusal(explained):
+    cw, delivery = explained
+    FakeReader.actor_level = 20
+    response = explain(cw, delivery)
+    (row,) = response.context["explanation"].events
+    reason = (
+        "actor @root has Reporter access; this tenant needs Developer (policies.min_actor_role)"
+    )
+    assert (row.resolution, row.refusal, row.actor_trust) == ("refused", reason, reason)
+    assert reason in response.content.decode()
 
 
 def test_explain_without_event_says_why(cw):

@@ -288,13 +288,28 @@ class _StandInReader:
     def repo_file(self, project_id: int, path: str, ref: str) -> RepoFile:
         return RepoFile(text=self.text, commit="0123456789abcdef0123456789abcdef01234567")
 
+    # The confirmation's reads (SPEC 5.3 step 3a): an object assigned to the bot, no note, no
+    # pipeline; the actor a Developer (step 4a).
+    def issuable(self, project_id: int, kind: str, iid: int) -> dict:
+        bot = {"id": self.bot.gitlab_user_id, "username": self.bot.username}
+        return {"iid": iid, "assignees": [bot], "labels": ["mate"], "state": "opened"}
+
+    def note(self, project_id: int, kind: str, iid: int, note_id: int) -> None:
+        return None
+
+    def pipeline(self, project_id: int, pipeline_id: int) -> dict:
+        return {"id": pipeline_id, "status": "failed", "user": {"id": 1, "username": "root"}}
+
+    def member(self, project_id: int, user_id: int) -> dict:
+        return {"id": user_id, "access_level": 30}
+
 
 @FUZZ
 @given(case=gitlab_payloads(), repo_file=REPO_FILES, fresh=st.booleans())
 def test_processing_any_accepted_delivery_never_raises(
     tenants, monkeypatch, case, repo_file, fresh
 ):
-    monkeypatch.setattr("jobs.routing.consider.BotReader", _StandInReader)
+    monkeypatch.setattr("jobs.routing.reads.BotReader", _StandInReader)
     _StandInReader.text = repo_file
     tenant = tenants["plain"]
     if fresh:  # else earlier jobs pile up, for the loop breaker, cooldown and queue gates
@@ -332,7 +347,7 @@ def _process_with_visible_project(tenants, monkeypatch, change) -> list[str]:
     """Route one realistic delivery per hook type, changed by ``change``, on a project the bot
     can see; what went wrong (an exception, a delivery left unprocessed, an outcome that is
     routing's last-resort catch of an exception rather than a decision)."""
-    monkeypatch.setattr("jobs.routing.consider.BotReader", _StandInReader)
+    monkeypatch.setattr("jobs.routing.reads.BotReader", _StandInReader)
     _StandInReader.text = None
     problems = []
     for hook, original in REALISTIC:

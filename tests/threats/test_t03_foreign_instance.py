@@ -37,7 +37,7 @@ class _NoGitLab:
 def test_a_project_on_another_instance_is_ignored_without_asking_gitlab(
     tenants, monkeypatch, hook, payload, web_url
 ):
-    monkeypatch.setattr("jobs.routing.consider.BotReader", _NoGitLab)
+    monkeypatch.setattr("jobs.routing.reads.BotReader", _NoGitLab)
     body = _on_our_gitlab(copy.deepcopy(payload))
     body["project"]["web_url"] = web_url
     delivery, _ = ingest.accept_delivery(

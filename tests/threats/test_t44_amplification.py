@@ -5,7 +5,8 @@ database (SPEC §5.1 bounded storage, §5.2 per-delivery bounds, §5.4 Explain).
   live Mate. Two of the first twenty labels match the tenant's ``label_applied`` trigger. Mate
   routes at most MATE_MAX_EVENTS_PER_DELIVERY (20) events and records the rest as one
   ``ignored`` outcome naming the cap; GitLab, counted at the simulator, is asked for the project
-  once and for ``.mate.yml`` once (plus the branch head, the file being missing): the other
+  once and for ``.mate.yml`` once (plus the branch head, the file being missing), to confirm
+  the issue once (SPEC §5.3 step 3a) and for the actor's membership once (step 4a): the other
   eighteen events could match no trigger and cost no request. A second 500-label delivery of
   which no label could match costs no GitLab request at all.
 * Explain is a POST for operators and owners: a viewer gets 403 (and GitLab is not asked), a
@@ -100,7 +101,10 @@ def test_500_labels_make_at_most_20_events_and_a_few_gitlab_requests(world):
     assert [r.path for r in requests if r.path == project] == [project]
     files = [r for r in requests if "/repository/files/" in r.path]
     assert len(files) == 1, [r.path for r in files]  # .mate.yml once for both events at main
-    assert len(requests) <= 3, [f"{r.method} {r.path}" for r in requests]
+    issue_reads = [r for r in requests if r.path == f"{project}/issues/{issue.iid}"]
+    assert len(issue_reads) == 1  # the confirmation, once for both events
+    assert len([r for r in requests if "/members/all/" in r.path]) == 1  # the actor, once
+    assert len(requests) <= 5, [f"{r.method} {r.path}" for r in requests]
 
     # No label of this one could match a trigger: GitLab is not asked at all.
     quiet = _add_labels(world, issue, [f"other-{n:03d}" for n in range(500)])
@@ -136,7 +140,7 @@ def test_explain_is_a_rate_limited_post_for_operators_within_routings_bounds(wor
     assert len(explanation.events) == CAP
     assert explanation.left_out.startswith("480 more event(s)")
     assert [r.resolution for r in explanation.events].count("matched") == 1
-    assert len(_api_requests(world.sim)) <= 3  # routing's bounds: one read per question
+    assert len(_api_requests(world.sim)) <= 5  # routing's bounds: one read per question
 
     answers = [client.post(url).status_code for _ in range(9)]
     assert answers == [200] * 9
