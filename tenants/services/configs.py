@@ -51,6 +51,9 @@ policies:
   cooldown: 1m
   concurrency: 2
   default_timeout: 30m
+  # The least GitLab role of the person whose action starts a job, on the project:
+  # guest | reporter | developer | maintainer | owner
+  min_actor_role: developer
   # Accepted but not enforced yet (the editor warns about each one written):
   # max_cost_per_job: 5        # USD per job (default 5)
   # daily_budget: 50           # USD per UTC day (default: no cap)
