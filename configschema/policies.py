@@ -42,8 +42,10 @@ POLICY_KEYS = (
 )
 MAX_CONCURRENCY = 100
 ANNOUNCE = ("none", "reaction", "summary")
-# GitLab's roles a tenant may require of an event's actor, lowest first (Gitlab::Access).
-ACTOR_ROLES = ("guest", "reporter", "developer", "maintainer", "owner")
+# GitLab's roles a tenant may require of an event's actor, lowest first, with their access
+# levels (Gitlab::Access).
+ACTOR_ROLE_LEVELS = {"guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
+ACTOR_ROLES = tuple(ACTOR_ROLE_LEVELS)
 _INVALID: Any = object()  # a reader's answer after it reported a problem
 
 # What happens today, said where a tenant writes a key that is accepted but not yet enforced.

@@ -10,9 +10,10 @@ GitLab's own agents) requires write access by default; so does Mate (Developer).
 
 from __future__ import annotations
 
+from configschema.policies import ACTOR_ROLE_LEVELS as LEVELS
+
 POLICY = "policies.min_actor_role"
 # Gitlab::Access levels and their names (doc/api/members.md, "Roles").
-LEVELS = {"guest": 10, "reporter": 20, "developer": 30, "maintainer": 40, "owner": 50}
 _NAMES = {
     0: "no",
     5: "Minimal",
@@ -53,6 +54,12 @@ def refusal(
         return (
             f"actor {who(actor, actor_id)} is not a member of the project (GitLab's members API, "
             f"inherited membership included); this tenant needs {needed} ({POLICY})"
+        )
+    if member.get("membership_state", "active") != "active":  # an invitation not yet taken
+        return (
+            f"actor {who(actor, actor_id)} has not accepted their membership of the project "
+            f"(GitLab shows it {member.get('membership_state')}); this tenant needs {needed} "
+            f"({POLICY})"
         )
     level = member.get("access_level")
     if not isinstance(level, int) or isinstance(level, bool):

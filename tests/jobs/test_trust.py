@@ -44,3 +44,12 @@ def test_level_names_are_gitlabs():
         "no", "Minimal", "Guest", "Planner", "Reporter", "Developer", "Maintainer", "Owner",
         "Admin", "Developer",
     ]  # fmt: skip
+
+
+def test_an_invitation_not_yet_accepted_is_no_membership():
+    member = {"access_level": 40, "membership_state": "awaiting"}
+    assert refusal("ivan", 9, member, "developer") == (
+        "actor @ivan has not accepted their membership of the project (GitLab shows it "
+        f"awaiting); this tenant needs Developer {POLICY}"
+    )
+    assert refusal("ivan", 9, {**member, "membership_state": "active"}, "developer") is None
