@@ -30,7 +30,7 @@ from jobs.credentials.minting import (
     scopes_for,
 )
 from jobs.credentials.revocation import clone_done, revoke_due_tokens, revoke_job_tokens
-from jobs.credentials.token_users import minted_users_in
+from jobs.credentials.token_users import minted_among, minted_users_in
 
 __all__ = [
     "CredentialError",
@@ -42,6 +42,7 @@ __all__ = [
     "issue_job_credential",
     "mint_clone_token",
     "mint_gitlab_key",
+    "minted_among",
     "minted_users_in",
     "refresh_gitlab_key",
     "revoke_due_tokens",

@@ -7,6 +7,8 @@ revocation, is how a later delivery is known to be Mate's own doing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from jobs.events import involved_user_ids
 from jobs.models import JobToken
 from tenants.models import Tenant
@@ -18,7 +20,12 @@ def minted_users_in(tenant: Tenant, payload: object) -> frozenset[int]:
 
     One query, bounded by the payload (never by how many jobs the tenant ran).
     """
-    ids = involved_user_ids(payload)
+    return minted_among(tenant, involved_user_ids(payload))
+
+
+def minted_among(tenant: Tenant, user_ids: Iterable[int]) -> frozenset[int]:
+    """Those of ``user_ids`` that are users of tokens Mate minted for ``tenant`` (one query)."""
+    ids = frozenset(user_ids)
     if not ids:
         return frozenset()
     found = JobToken.objects.filter(job__tenant=tenant, gitlab_user_id__in=ids).values_list(

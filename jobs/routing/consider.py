@@ -26,7 +26,7 @@ from django.conf import settings
 import configschema
 from jobs.events import Event
 from jobs.models import Delivery, Resolution
-from jobs.routing import confirm, trust
+from jobs.routing import caused, confirm, trust
 from jobs.routing.decide import Decision, decide, facts_of
 from jobs.routing.gitlab_reads import GitLabReadError, RepoFile
 from jobs.routing.reads import DeliveryReads
@@ -69,6 +69,11 @@ class Considered:
     event: Event | None = None
     confirmation: str = ""
     actor_trust: str = ""
+
+    @property
+    def disagrees(self) -> bool:
+        """Whether GitLab contradicted the delivery (step 3a refused it)."""
+        return self.confirmation not in ("", CONFIRMED)
 
 
 def foreign_instance(tenant: Tenant, delivery: Delivery) -> str | None:
@@ -129,10 +134,15 @@ def consider(
         return Considered(Resolution.REFUSED, reason, event=event)
     if isinstance(confirmed, str):
         return Considered(Resolution.REFUSED, confirmed, event=event, confirmation=confirmed)
+    hid = caused.hidden_actor(tenant, bots, confirmed)
+    if hid:
+        reason = confirm.MISMATCH.format(hid)
+        return Considered(Resolution.REFUSED, reason, event=event, confirmation=reason)
+    confirmed = caused.config_ref_checked(tenant, bots, confirmed, _mr_of(confirmed, bot, reads))
     try:
         repo_file = (
-            reads.repo_file(bot, event.project_id, tenant.mate_filename, event.config_ref)
-            if event.config_ref
+            reads.repo_file(bot, event.project_id, tenant.mate_filename, confirmed.config_ref)
+            if confirmed.config_ref
             else None
         )
     except GitLabReadError as exc:
@@ -189,6 +199,13 @@ def _confirm(
     default = next((b.username for b in bots if b.pk == tenant.default_bot_id), None)
     bot_ids = {b.username: b.gitlab_user_id for b in bots}
     return confirm.reconcile(event, confirm.Answer(obj, note, pipeline), bot_ids, default)
+
+
+def _mr_of(event: Event, bot: Bot, reads: DeliveryReads) -> dict | None:
+    """GitLab's answer for the event's MR (read once per delivery: confirmation asked it)."""
+    if event.object_iid is None or event.object_kind not in ("merge_request", "pipeline"):
+        return None
+    return reads.issuable(bot, event.project_id, "merge_request", event.object_iid)
 
 
 def _decide(

@@ -78,6 +78,13 @@ def claim(
     return duplicate_reason(first.delivery)
 
 
+def release(tenant: Tenant, delivery: Delivery, event: Event) -> None:
+    """Give back ``delivery``'s claim on ``event`` (GitLab contradicted the delivery)."""
+    key = key_of(event)
+    if key is not None:
+        EventIdentity.objects.filter(tenant=tenant, key=key, delivery=delivery).delete()
+
+
 def duplicate_of(tenant: Tenant, delivery: Delivery, event: Event) -> str | None:
     """Read-only (Explain): the duplicate reason when another delivery holds the claim on this
     event within the window, else None. A delivery is never its own duplicate."""

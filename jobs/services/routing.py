@@ -35,6 +35,7 @@ class Outcome:
     detail: dict = field(default_factory=dict)
     job: Job | None = None
     bot: str = ""  # the acting bot when routing resolved another than the derived event's
+    disagrees: bool = False  # GitLab contradicted the delivery (its claim is given back)
 
 
 def process_delivery(delivery_id: int) -> None:
@@ -100,7 +101,7 @@ def _route_all(
     routed, left_out = capped(events)
     reads = reads or DeliveryReads(tenant)
     outcomes: list[tuple[Event | None, Outcome]] = [
-        (ev, _duplicate(tenant, delivery, ev) or _route_safely(tenant, delivery, ev, bots, reads))
+        (ev, _duplicate(tenant, delivery, ev) or _route_claimed(tenant, delivery, ev, bots, reads))
         for ev in routed
     ]
     if left_out:
@@ -108,6 +109,17 @@ def _route_all(
             (None, Outcome(Resolution.IGNORED, over_cap_reason(left_out), {"left_out": left_out}))
         )
     return outcomes
+
+
+def _route_claimed(
+    tenant: Tenant, delivery: Delivery, event: Event, bots: list[Bot], reads: DeliveryReads
+) -> Outcome:
+    """Route an event this delivery claimed. A delivery GitLab contradicts gives its claim
+    back: a forged copy of an event (T43) must not make the real one a "duplicate"."""
+    outcome = _route_safely(tenant, delivery, event, bots, reads)
+    if outcome.disagrees:
+        identity.release(tenant, delivery, event)
+    return outcome
 
 
 def _duplicate(tenant: Tenant, delivery: Delivery, event: Event) -> Outcome | None:
@@ -177,6 +189,7 @@ def route_event(
         commit = considered.repo_file.commit if considered.repo_file else None
         outcome = _apply_gates(tenant, delivery, confirmed, decision, commit, result.config)
     outcome.bot = confirmed.bot
+    outcome.disagrees = considered.disagrees
     return outcome
 
 

@@ -8,7 +8,10 @@ note that does not exist, a note of another issue, another author or text than t
 assignment GitLab does not show, a pipeline that did not fail. Each is ``refused`` with "the
 delivery does not match GitLab (...)" before ``.mate.yml`` is read or a job exists. A real
 mention whose note is edited after the delivery was built gets GitLab's text in its job, not
-the payload's.
+the payload's. The users GitLab shows go through the "events Mate caused" rule again: a forged
+person as the opener of Mate's own MR is refused, an MR whose author GitLab shows as a bot user
+never supplies its source branch's `.mate.yml`, and a refused forgery does not make the real
+event a duplicate.
 """
 
 from __future__ import annotations
@@ -137,3 +140,65 @@ def test_a_real_mentions_task_text_is_the_note_as_gitlab_returns_it(world):
     assert "> @mate-bot please add a test for the login bug" in task
     assert "fix the login bug" not in task
     assert pending.payload["object_attributes"]["note"] == "@mate-bot please fix the login bug"
+
+
+def _agents_mr(world, assignees=()):
+    """An MR a job opened: authored by a project access-token user, as GitLab shows it."""
+    token_user = world.sim.add_user("project_9_bot_5f3a", bot=True)
+    world.project.members[token_user.id] = 30
+    mr = world.sim.add_merge_request(
+        world.project, "agent/fix", author=token_user, assignees=list(assignees)
+    )
+    return mr, token_user
+
+
+@pytest.mark.parametrize("forged", [False, True], ids=["real", "forged author"])
+def test_an_mr_by_a_gitlab_bot_user_never_supplies_its_branchs_config(world, forged):
+    """A Note Hook's merge_request carries only the author's id: whether the MR is one a job
+    opened (its source branch written by an agent) is GitLab's answer, not the payload's. The
+    forged variant names a person as the author outright."""
+    mr, _ = _agents_mr(world, assignees=[world.bot])
+    _, delivery = _note_delivery(world, mr, "@mate-bot please review")
+    if forged:
+        payload = copy.deepcopy(delivery.payload)
+        payload["merge_request"]["author_id"] = world.human.id
+        delivery = _forge(world, "Note Hook", payload)
+    row = _route(world, delivery)
+    assert row.resolution == "dispatched", row.reason
+    config = Job.objects.get().snapshot["config"]
+    assert config["ref"] == "main"
+    reads = [r.path for r in world.sim.requests if "/repository/files/" in r.path]
+    assert reads and all("agent%2Ffix" not in p and "ref=agent" not in p for p in reads), reads
+
+
+def test_a_forged_actor_cannot_hide_mates_own_mr(world):
+    """An MR a job opened, its Merge Request Hook rewritten to name a person as the one who
+    opened it: GitLab shows the token user, so Mate's own MR starts no job."""
+    mr, token_user = _agents_mr(world)
+    with world.sim.state.lock:
+        (real,) = world.sim.issuable_event(world.project, mr, token_user, "open", None)
+    payload = copy.deepcopy(real.payload)
+    human = {"id": world.human.id, "username": "alice", "name": "Alice"}
+    payload["user"] = human
+    payload["object_attributes"]["author_id"] = world.human.id
+    row = _route(world, _forge(world, "Merge Request Hook", payload))
+    _refused(
+        world,
+        row,
+        "GitLab shows @project_9_bot_5f3a as the actor: caused by a GitLab bot user",
+    )
+
+
+def test_a_forged_copy_sent_first_does_not_make_the_real_event_a_duplicate(world):
+    """Events are deduplicated by identity (SPEC §5.1: here the note id). A forged delivery
+    GitLab contradicts gives its claim back, so the real delivery still routes."""
+    issue = world.sim.add_issue(world.project, "Bug", author=world.human)
+    note, real = _note_delivery(world, issue, "@mate-bot please fix the login bug")
+    payload = copy.deepcopy(real.payload)
+    payload["user"] = {**payload["user"], "username": "someone", "id": world.human.id + 1000}
+    payload["object_attributes"]["author_id"] = world.human.id + 1000
+    forged = _route(world, _forge(world, "Note Hook", payload))
+    assert forged.resolution == "refused", forged.reason
+    assert forged.reason.startswith("the delivery does not match GitLab (note")
+    row = _route(world, real)
+    assert row.resolution == "dispatched", row.reason
