@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from django.core.cache import cache
 
-from jobs.routing.gitlab_reads import BotReader, GitLabReadError, RepoFile
+from jobs.routing.gitlab_reads import BotReader, RepoFile
 from tenants.models import Bot, Tenant
 
 T = TypeVar("T")
@@ -26,7 +26,7 @@ class DeliveryReads:
     def __init__(self, tenant: Tenant) -> None:
         self._tenant = tenant
         self._readers: dict[int, BotReader] = {}
-        self._answers: dict[tuple, tuple[object, GitLabReadError | None]] = {}
+        self._answers: dict[tuple, tuple[object, Exception | None]] = {}
 
     def _reader(self, bot: Bot) -> BotReader:
         if bot.pk not in self._readers:
@@ -37,7 +37,9 @@ class DeliveryReads:
         if key not in self._answers:
             try:
                 self._answers[key] = (ask(), None)
-            except GitLabReadError as exc:
+            # Every failure is kept, an unforeseen one too: asked again, GitLab would be asked
+            # twice, and routing must meet what its read-ahead met.
+            except Exception as exc:
                 self._answers[key] = (None, exc)
         value, error = self._answers[key]
         if error is not None:
