@@ -44,6 +44,12 @@ DEFAULT_MESSAGES = {
 }
 
 UNKNOWN_TOOL_MESSAGE = "unknown tool"
+# GitLab's 401 answers the key Mate holds for the job, never the agent's own credential (Mate
+# checked that before calling GitLab): telling the agent ``auth`` would blame the wrong one.
+GITLAB_KEY_REFUSED = (
+    "GitLab refused the key Mate holds for this job (expired or revoked); the job's own "
+    "credential is fine; retry later"
+)
 
 
 class ToolError(Exception):
@@ -93,8 +99,6 @@ def denied(category: str, message: str, reason: str) -> ToolError:
 def _category_for_status(status: int | None) -> str:
     if status is None:
         return UPSTREAM
-    if status == 401:
-        return AUTH
     if status == 403:
         return PERMISSION
     if status == 404:
@@ -155,6 +159,8 @@ def from_gitlab(exc: BaseException, tool: str | None = None) -> ToolError:
         override = TOOL_STATUSES.get(tool or "", {}).get(exc.response_code or 0)
         if override is not None:
             return ToolError(override[0], override[1], reason=reason)
+        if exc.response_code == 401:
+            return ToolError(UPSTREAM, GITLAB_KEY_REFUSED, reason=reason)
         return ToolError(_category_for_status(exc.response_code), reason=reason)
     if isinstance(exc, CredentialError):
         return ToolError(UPSTREAM, reason="the job's GitLab credentials are unavailable")

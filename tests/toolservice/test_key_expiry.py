@@ -46,3 +46,16 @@ def test_a_job_dispatched_at_23_55_utc_still_calls_tools_at_00_05(world):
     assert keys.count() == 1  # the key of 23:55 did it, no re-mint at midnight
     used = world.sim.requests_to("POST", f"/issues/{world.issue.iid}/notes")
     assert [r.username for r in used] == [world.key_user(job).username]
+
+
+def test_a_key_gitlab_refuses_is_reported_as_mates_not_the_agents(world):
+    """The job credential was checked before GitLab was called: GitLab's 401 is about the key
+    Mate holds (here revoked at GitLab), so the agent is not told its credential is dead."""
+    job, token = world.job(("read",))
+    assert call(world, token, "get_issue")[0] == 200
+    key = job.tokens.filter(kind="gitlab_key").latest("minted_at")
+    world.sim.revoke_token(key.reveal_secret("value"))
+    status, body = call(world, token, "get_issue")
+    assert (status, body["error"]["category"]) == (502, "upstream"), body
+    assert "key Mate holds for this job" in body["error"]["message"]
+    assert call(world, token, "get_job_context")[0] == 200  # the agent's credential still works

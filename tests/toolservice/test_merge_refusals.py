@@ -10,6 +10,7 @@ read and its merge, and 406 an older GitLab, so those two are GitLab's answers i
 
 from __future__ import annotations
 
+import gitlab
 import pytest
 
 from tests.gitlab_sim import MAINTAINER
@@ -81,5 +82,7 @@ def test_gitlab_answers_that_need_a_race_or_an_older_gitlab(world, status, messa
 def test_only_the_merge_tool_reads_these_codes_its_way():
     """The table is per tool: the same codes elsewhere keep their default categories."""
     assert set(errors.TOOL_STATUSES) == {"merge_merge_request"}
-    assert errors._category_for_status(401) == errors.AUTH
-    assert errors._category_for_status(422) == errors.VALIDATION
+    for status, category in ((401, errors.UPSTREAM), (422, errors.VALIDATION)):
+        exc = gitlab.exceptions.GitlabHttpError("refused", status, b"")
+        assert errors.from_gitlab(exc, "get_issue").category == category
+        assert errors.from_gitlab(exc, "merge_merge_request").category == errors.CONFLICT

@@ -221,7 +221,7 @@ def test_unexpected_failure_is_sanitized_and_audited(world, monkeypatch):
     ("status", "category"),
     [
         (400, "validation"),
-        (401, "auth"),
+        (401, "upstream"),  # GitLab refused Mate's key, not the agent's credential
         (403, "permission"),
         (404, "not_found"),
         (405, "conflict"),
